@@ -1,0 +1,1 @@
+"""Public sources of the canonical layers: fetching, offline ingestion and normalisation."""
