@@ -1,0 +1,54 @@
+"""Aggregation: combine sub-scores into one 0-1 score per cell."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal
+
+import numpy as np
+
+Method = Literal["weighted_sum", "weighted_product"]
+
+
+def aggregate(subscores: Mapping[str, np.ndarray], weights: Mapping[str, float],
+              method: Method = "weighted_sum") -> np.ndarray:
+    """Weighted combination of sub-scores (each in [0, 1], NaN where unknown).
+
+    Weights are renormalised per cell over the criteria whose sub-score is known
+    there, so a missing value neither rewards nor punishes a place; a cell where
+    every sub-score is unknown gets NaN.
+
+    ``weighted_sum`` is the weighted linear combination; ``weighted_product`` the
+    weighted geometric mean (a zero in any weighted criterion gives zero).
+    """
+    names = [n for n in subscores if weights.get(n, 0.0) > 0]
+    if not names:
+        raise ValueError("aggregate: no criterion has a positive weight")
+    shape = np.shape(subscores[names[0]])
+    total = np.zeros(shape, dtype=np.float32)
+    known_weight = np.zeros(shape, dtype=np.float32)
+    for name in names:
+        score = np.asarray(subscores[name], dtype=np.float32)
+        w = np.float32(weights[name])
+        known = ~np.isnan(score)
+        if method == "weighted_sum":
+            total += np.where(known, w * score, 0)
+        else:
+            with np.errstate(divide="ignore"):
+                total += np.where(known, w * np.log(np.maximum(score, 0)), 0)
+        known_weight += np.where(known, w, 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        combined = total / known_weight
+        if method == "weighted_product":
+            combined = np.exp(combined)
+    combined[known_weight == 0] = np.nan
+    return np.clip(combined, 0, 1, out=combined)
+
+
+def contributions(subscores: Mapping[str, float], weights: Mapping[str, float]) -> dict[str, float]:
+    """Each criterion's share of a weighted-sum score: weight x sub-score, renormalised over known ones."""
+    known = {n: s for n, s in subscores.items() if not np.isnan(s) and weights.get(n, 0) > 0}
+    total_weight = sum(weights[n] for n in known)
+    if total_weight == 0:
+        return {n: float("nan") for n in subscores}
+    return {n: (weights[n] * known[n] / total_weight if n in known else float("nan")) for n in subscores}

@@ -1,0 +1,227 @@
+"""The analysis: layers from the store onto the grid, exclusions, criteria and cell scores.
+
+:func:`prepare` does the expensive part once (rasterizing, distance transforms,
+slope) and returns an :class:`Analysis`; scoring cells for a set of weights and
+finding sites are cheap afterwards, which is what sensitivity analysis and scenario
+comparison rely on.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+from shapely import wkt
+
+from geo.aggregate import aggregate
+from geo.config import Config, Criterion
+from geo.criteria import criterion_raw
+from geo.errors import ConfigError, LayerNotFoundError
+from geo.exclusions import ExclusionMap, build_exclusions
+from geo.grid import Grid, rasterize_mask, rasterize_values, raster_cell_m
+from geo.provenance import Provenance
+from geo.store import LayerStore
+from geo.types import ANALYSIS_CRS
+
+log = logging.getLogger(__name__)
+
+#: Elevation coarser than this (m per cell) gives no meaningful slope for site screening.
+MAX_ELEVATION_CELL_FOR_SLOPE_M = 1000.0
+
+StepCallback = Callable[[str], None]
+
+
+@dataclass
+class Analysis:
+    """Everything computed once per configuration and set of layers.
+
+    ``raw`` holds each active criterion's raw value on the full grid (float16, NaN
+    where unknown). ``eligible`` lists the flat indices of cells no exclusion removes;
+    ``subscores`` are the criteria's 0-1 sub-scores on those cells only.
+    """
+
+    config: Config
+    grid: Grid
+    exclusions: ExclusionMap
+    criteria: list[Criterion]
+    raw: dict[str, np.ndarray]
+    layers: dict[str, gpd.GeoDataFrame]
+    provenance: dict[str, Provenance]
+    county_index: np.ndarray
+    land_index: np.ndarray
+    eligible: np.ndarray
+    subscores: dict[str, np.ndarray]
+    skipped: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def weights(self) -> dict[str, float]:
+        """Normalised weights of the active criteria."""
+        configured = self.config.weights()
+        active = {c.name: configured[c.name] for c in self.criteria}
+        total = sum(active.values())
+        return {name: w / total for name, w in active.items()}
+
+    @property
+    def synthetic(self) -> bool:
+        """Whether any layer used is synthetic demo data."""
+        return any(p.synthetic for p in self.provenance.values())
+
+    def criterion(self, name: str) -> Criterion:
+        return next(c for c in self.criteria if c.name == name)
+
+    def cell_scores(self, weights: Mapping[str, float] | None = None, method: str | None = None) -> np.ndarray:
+        """Aggregate score of every eligible cell (aligned with ``eligible``)."""
+        return aggregate(self.subscores, weights or self.weights, method or self.config.aggregation.method)
+
+    def score_grid(self, cell_scores: np.ndarray) -> np.ndarray:
+        """Cell scores spread onto the full grid (NaN where excluded)."""
+        grid = np.full(self.grid.shape, np.nan, dtype=np.float32)
+        grid.ravel()[self.eligible] = cell_scores
+        return grid
+
+
+def prepare(config: Config, store: LayerStore, *, on_step: StepCallback | None = None) -> Analysis:
+    """Load the layers a configuration needs and compute exclusions and criteria on the grid.
+
+    Raises
+    ------
+    ConfigError
+        A required layer of a criterion or exclusion is not in the store.
+    LayerSchemaError
+        A stored layer does not match its schema.
+    """
+    timings: dict[str, float] = {}
+    skipped: list[str] = []
+
+    @contextmanager
+    def step(name: str) -> Iterator[None]:
+        if on_step:
+            on_step(name)
+        start = time.perf_counter()
+        yield
+        timings[name] = round(time.perf_counter() - start, 3)
+        log.info("%s took %.2f s", name, timings[name])
+
+    with step("load layers"):
+        layers, provenance, elevation = _load_layers(config, store, skipped)
+        study_area = _study_area(config, layers["states"])
+        grid = Grid.covering(tuple(study_area.total_bounds), config.resolution_m)
+        log.info("grid %d x %d cells at %g m", grid.width, grid.height, grid.resolution)
+    criteria = [c for c in config.criteria if _criterion_available(c, layers, elevation, skipped)]
+    if not criteria or sum(config.weights()[c.name] for c in criteria) <= 0:
+        raise ConfigError("no criterion with a positive weight has its layers in the store")
+
+    with step("exclusions"):
+        coverage = _coverage(provenance.get("federal_land"))
+        exclusions = build_exclusions(
+            config, study_area, layers, grid,
+            ownership_coverage=coverage, elevation_path=elevation, skipped=skipped,
+        )
+    raw: dict[str, np.ndarray] = {}
+    for criterion in criteria:
+        with step(f"criterion {criterion.name}"):
+            raw[criterion.name] = criterion_raw(criterion, layers, grid, elevation)
+            _blank_outside_coverage(raw[criterion.name], criterion, provenance, grid)
+    with step("zones"):
+        county_index = rasterize_values(
+            layers["counties"].assign(_i=np.arange(len(layers["counties"]))), "_i", grid, fill=-1, dtype="int32")
+        land = layers.get("federal_land")
+        land_index = (
+            rasterize_values(land.assign(_i=np.arange(len(land))), "_i", grid, fill=-1, dtype="int32")
+            if land is not None else np.full(grid.shape, -1, dtype=np.int32)
+        )
+    with step("sub-scores"):
+        eligible = np.flatnonzero(exclusions.eligible)
+        subscores = {c.name: c.value_function(raw[c.name].ravel()[eligible]) for c in criteria}
+    return Analysis(
+        config=config, grid=grid, exclusions=exclusions, criteria=criteria, raw=raw, layers=layers,
+        provenance=provenance, county_index=county_index, land_index=land_index, eligible=eligible,
+        subscores=subscores, skipped=skipped, timings=timings,
+    )
+
+
+def _needed_layers(config: Config) -> dict[str, bool]:
+    """Layers the configuration reads, and whether each is required."""
+    needed = {"states": True, "counties": True}
+    if config.land.federal_only:
+        needed["federal_land"] = True
+    for c in config.criteria:
+        for layer in c.layers:
+            needed[layer] = needed.get(layer, False) or (c.required and len(c.layers) == 1)
+    for e in config.exclusions:
+        needed[e.layer] = needed.get(e.layer, False) or e.required
+    for layer in ("transmission", "substations", "places"):
+        needed.setdefault(layer, False)  # used to describe sites when present
+    return needed
+
+
+def _load_layers(config: Config, store: LayerStore, skipped: list[str]
+                 ) -> tuple[dict[str, gpd.GeoDataFrame], dict[str, Provenance], Path | None]:
+    layers: dict[str, gpd.GeoDataFrame] = {}
+    provenance: dict[str, Provenance] = {}
+    elevation: Path | None = None
+    for layer, required in _needed_layers(config).items():
+        if not store.has(layer):
+            if required:
+                raise LayerNotFoundError(
+                    f"the configuration needs layer {layer!r}, which the store at {store.root} does not hold; "
+                    f"run `geo refresh --layer {layer}` or drop it from the configuration"
+                )
+            continue
+        provenance[layer] = store.provenance(layer)
+        if layer == "elevation":
+            path = store.data_path(layer)
+            cell = raster_cell_m(path)
+            if cell > MAX_ELEVATION_CELL_FOR_SLOPE_M:
+                skipped.append(
+                    f"elevation: about {cell / 1000:.0f} km per cell, too coarse for slope; "
+                    "slope criterion and steep-slope exclusion not applied"
+                )
+            else:
+                elevation = path
+            continue
+        layers[layer] = store.read(layer).to_crs(ANALYSIS_CRS)
+    return layers, provenance, elevation
+
+
+def _study_area(config: Config, states: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    missing = sorted(set(config.states) - set(states["state"]))
+    if missing:
+        raise ConfigError(f"states {missing} are not in the 'states' layer (it holds {sorted(set(states['state']))})")
+    return states[states["state"].isin(config.states)]
+
+
+def _criterion_available(c: Criterion, layers: Mapping[str, gpd.GeoDataFrame], elevation: Path | None,
+                         skipped: list[str]) -> bool:
+    present = [name for name in c.layers if (elevation is not None if name == "elevation" else name in layers)]
+    if present:
+        if len(present) < len(c.layers):
+            skipped.append(f"criterion {c.name!r}: uses {present}; {sorted(set(c.layers) - set(present))} not in the store")
+        return True
+    if c.required:
+        raise LayerNotFoundError(f"criterion {c.name!r} needs layer(s) {c.layers}, not in the store")
+    skipped.append(f"criterion {c.name!r}: layer(s) {c.layers} not usable; criterion not applied")
+    return False
+
+
+def _coverage(record: Provenance | None) -> gpd.GeoSeries | None:
+    if record is None or record.coverage_wkt is None:
+        return None
+    return gpd.GeoSeries([wkt.loads(record.coverage_wkt)], crs="EPSG:4326").to_crs(ANALYSIS_CRS)
+
+
+def _blank_outside_coverage(raw: np.ndarray, criterion: Criterion, provenance: Mapping[str, Provenance],
+                            grid: Grid) -> None:
+    """Set raw values to NaN where a criterion's only layer says it has no data."""
+    if len(criterion.layers) != 1:
+        return
+    coverage = _coverage(provenance.get(criterion.layers[0]))
+    if coverage is not None:
+        raw[~rasterize_mask(gpd.GeoDataFrame(geometry=coverage), grid)] = np.nan

@@ -1,0 +1,152 @@
+"""The Python API: the same operations as the ``geo`` command line.
+
+>>> import geo.api as api
+>>> result = api.run(api.load_config(preset="chip_fab"))   # doctest: +SKIP
+>>> result.sites[["rank", "site_id", "score"]].head()       # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+
+import geo
+from geo.analysis import Analysis, StepCallback, prepare
+from geo.config import Config, load_config
+from geo.demo import build_demo_store
+from geo.outputs import write_run
+from geo.sites import describe_sites, find_sites
+from geo.store import LayerStore
+
+log = logging.getLogger(__name__)
+
+__all__ = ["RunResult", "load_config", "open_store", "prepare", "rank", "run"]
+
+DEFAULT_STORE = Path("data/store")
+DEMO_STORE = Path("data/demo")
+DEFAULT_RUNS = Path("data/runs")
+
+
+@dataclass
+class RunResult:
+    """A ranked site table together with the analysis behind it and its run record."""
+
+    analysis: Analysis
+    sites: gpd.GeoDataFrame
+    labels: np.ndarray
+    score_grid: np.ndarray
+    record: dict[str, Any]
+    output_dir: Path | None = None
+
+    @property
+    def synthetic(self) -> bool:
+        return self.analysis.synthetic
+
+
+def open_store(path: str | Path | None = None, *, demo_dir: str | Path = DEMO_STORE) -> tuple[LayerStore, bool]:
+    """The layer store at ``path``, or the demo region when that store holds no layers.
+
+    Returns the store and whether it is the synthetic demo. The demo store is
+    generated on first use by :mod:`geo.demo`.
+    """
+    store = LayerStore(path or DEFAULT_STORE)
+    if store.layers():
+        return store, False
+    demo = LayerStore(demo_dir)
+    if not demo.has("states") or not all(p.synthetic for p in demo.provenances().values()):
+        build_demo_store(demo_dir)
+    log.warning("the store at %s holds no layers: using the SYNTHETIC demo region in %s", store.root, demo.root)
+    return demo, True
+
+
+def rank(analysis: Analysis, weights: dict[str, float] | None = None,
+         method: str | None = None) -> tuple[gpd.GeoDataFrame, np.ndarray, np.ndarray]:
+    """Score cells, find and describe sites: the site table, the site labels and the score grid."""
+    cell_scores = analysis.cell_scores(weights, method)
+    score_grid = analysis.score_grid(cell_scores)
+    with np.errstate(invalid="ignore"):
+        suitable = score_grid >= analysis.config.sites.min_cell_score
+    labels = find_sites(suitable, analysis.grid, analysis.config.sites)
+    sites = describe_sites(analysis, labels, score_grid)
+    return sites, labels, score_grid
+
+
+def run(
+    config: Config | None = None,
+    store: LayerStore | str | Path | None = None,
+    *,
+    runs_dir: str | Path | None = DEFAULT_RUNS,
+    on_step: StepCallback | None = None,
+) -> RunResult:
+    """Rank candidate sites and (unless ``runs_dir`` is None) write every output of the run.
+
+    With no store, or an empty one, the synthetic demo region is used and the
+    configuration's states are narrowed to the demo's.
+    """
+    started = datetime.now(timezone.utc)
+    config = config or load_config()
+    if isinstance(store, LayerStore):
+        layer_store, demo = store, all(p.synthetic for p in store.provenances().values())
+    else:
+        layer_store, demo = open_store(store)
+    if demo:
+        demo_states = sorted(set(layer_store.read("states")["state"]))
+        config = config.model_copy(update={"states": [s for s in config.states if s in demo_states] or demo_states})
+    analysis = prepare(config, layer_store, on_step=on_step)
+    if on_step:
+        on_step("sites")
+    start = time.perf_counter()
+    sites, labels, score_grid = rank(analysis)
+    analysis.timings["sites"] = round(time.perf_counter() - start, 3)
+    run_id = f"{started:%Y%m%dT%H%M%SZ}-{config.name}"
+    record = run_record(analysis, sites, run_id, started, layer_store)
+    result = RunResult(analysis, sites, labels, score_grid, record)
+    if runs_dir is not None:
+        if on_step:
+            on_step("write outputs")
+        result.output_dir = write_run(Path(runs_dir), run_id, sites, record, analysis.grid,
+                                      analysis.exclusions.bits, score_grid)
+    return result
+
+
+def run_record(analysis: Analysis, sites: gpd.GeoDataFrame, run_id: str, started: datetime,
+               store: LayerStore) -> dict[str, Any]:
+    """Everything needed to reproduce and judge a run, as a JSON-ready dict."""
+    grid = analysis.grid
+    cell_km2 = grid.resolution**2 / 1e6
+    caveats = {name: p.caveat for name, p in analysis.provenance.items() if p.caveat}
+    return {
+        "run_id": run_id,
+        "package": "geo-siting",
+        "version": geo.__version__,
+        "python": platform.python_version(),
+        "started_at": started.isoformat(),
+        "finished_at": datetime.now(timezone.utc).isoformat(),
+        "store": str(store.root),
+        "synthetic": analysis.synthetic,
+        "caveats": caveats,
+        "config": analysis.config.model_dump(mode="json"),
+        "weights": analysis.weights,
+        "criteria": {c.name: {"unit": c.unit, "description": c.description, "layers": c.layers}
+                     for c in analysis.criteria},
+        "skipped": analysis.skipped,
+        "grid": {"crs": grid.crs, "resolution_m": grid.resolution, "width": grid.width, "height": grid.height,
+                 "transform": list(grid.transform)[:6]},
+        "exclusions": {
+            "causes": analysis.exclusions.causes,
+            "descriptions": analysis.exclusions.descriptions,
+            "area_km2": {k: round(v * cell_km2, 1) for k, v in analysis.exclusions.cell_counts().items()},
+            "eligible_km2": round(len(analysis.eligible) * cell_km2, 1),
+        },
+        "sites": {"count": int(len(sites)), "total_acres": float(sites["area_acres"].sum()) if len(sites) else 0.0},
+        "layers": {name: p.model_dump(mode="json") for name, p in analysis.provenance.items()},
+        "timings_s": analysis.timings,
+    }

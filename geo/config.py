@@ -1,0 +1,365 @@
+"""Run configuration: one validated object, read from YAML, with every default in this module.
+
+A configuration file holds the keys of :class:`Config`. ``criteria`` and
+``exclusions`` may be given either as a full list (replacing the defaults) or as a
+mapping from name to the fields to change (patching the defaults), and
+``preset: chip_fab`` starts from one of the park-type presets in ``geo/presets/``::
+
+    preset: chip_fab
+    states: [NV, UT]
+    criteria:
+      water_stress: {weight: 0.4}
+"""
+
+from __future__ import annotations
+
+import copy
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from geo.errors import ConfigError
+from geo.schema import SCHEMAS, FEDERAL_AGENCIES
+from geo.types import StateCode
+from geo.valuefunctions import Gaussian, Linear, Logistic, Piecewise, ValueFunction
+
+Measure = Literal["distance", "attribute", "slope"]
+PRESETS = ("fiber_cable_plant", "transformer_plant", "power_module_plant", "chip_fab")
+
+#: Random index of Saaty (1980) for matrices of size n, used by the AHP consistency ratio.
+_RANDOM_INDEX = {1: 0.0, 2: 0.0, 3: 0.58, 4: 0.90, 5: 1.12, 6: 1.24, 7: 1.32, 8: 1.41, 9: 1.45, 10: 1.49}
+MAX_CONSISTENCY_RATIO = 0.1
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Criterion(_Model):
+    """One thing a good site has, scored 0-1 by a value function and weighted.
+
+    ``measure`` says what the raw value is: ``distance`` (km to the nearest feature
+    of ``layers``), ``attribute`` (a numeric column of a polygon layer under the
+    cell) or ``slope`` (degrees, from the elevation raster).
+    """
+
+    name: str
+    layers: list[str] = Field(min_length=1)
+    measure: Measure = "distance"
+    attribute: str | None = None
+    unit: str = "km"
+    description: str = ""
+    value_function: ValueFunction
+    weight: float = Field(ge=0)
+    cap_km: float = Field(100.0, gt=0, description="Distances beyond this are treated as equal")
+    min_voltage_kv: float | None = Field(None, ge=0)
+    min_population: int | None = Field(None, ge=0)
+    required: bool = Field(True, description="Fail when a layer is missing; else skip with a warning")
+
+    @field_validator("layers")
+    @classmethod
+    def _known_layers(cls, layers: list[str]) -> list[str]:
+        unknown = [name for name in layers if name not in SCHEMAS]
+        if unknown:
+            raise ValueError(f"unknown layer(s) {unknown}; layers are: {', '.join(SCHEMAS)}")
+        return layers
+
+    @model_validator(mode="after")
+    def _check_measure(self) -> Criterion:
+        if self.measure == "attribute":
+            if self.attribute is None:
+                raise ValueError(f"criterion {self.name!r}: measure 'attribute' needs 'attribute'")
+            for layer in self.layers:
+                columns = [c.name for c in SCHEMAS[layer].columns]
+                if self.attribute not in columns:
+                    raise ValueError(
+                        f"criterion {self.name!r}: layer {layer!r} has no column {self.attribute!r}"
+                    )
+        if self.measure == "slope" and self.layers != ["elevation"]:
+            raise ValueError(f"criterion {self.name!r}: measure 'slope' reads the 'elevation' layer")
+        return self
+
+
+class Exclusion(_Model):
+    """Land that can never hold a site: a layer's features grown by a buffer."""
+
+    name: str
+    layer: str
+    buffer_m: float = Field(0.0, ge=0)
+    min_population: int | None = Field(None, ge=0, description="Only places at least this large")
+    max_slope_deg: float | None = Field(None, gt=0, description="For 'elevation': exclude steeper cells")
+    required: bool = False
+
+    @field_validator("layer")
+    @classmethod
+    def _known_layer(cls, layer: str) -> str:
+        if layer not in SCHEMAS:
+            raise ValueError(f"unknown layer {layer!r}; layers are: {', '.join(SCHEMAS)}")
+        return layer
+
+
+class LandRules(_Model):
+    """Which land may hold a site."""
+
+    federal_only: bool = True
+    agencies: list[str] | None = Field(None, description="Only these managing agencies (default: any federal)")
+    unknown_ownership: Literal["exclude", "include"] = Field(
+        "exclude", description="Cells outside the ownership layer's coverage: exclude, or rank them labelled unknown"
+    )
+
+    @field_validator("agencies")
+    @classmethod
+    def _known_agencies(cls, agencies: list[str] | None) -> list[str] | None:
+        if agencies is not None:
+            unknown = sorted(set(agencies) - set(FEDERAL_AGENCIES))
+            if unknown:
+                raise ValueError(f"unknown agencies {unknown}; federal agencies are {', '.join(FEDERAL_AGENCIES)}")
+        return agencies
+
+
+class AHP(_Model):
+    """Analytic Hierarchy Process: weights from a pairwise comparison matrix (Saaty 1-9 scale)."""
+
+    criteria: list[str] = Field(min_length=2)
+    matrix: list[list[float]]
+
+    @model_validator(mode="after")
+    def _check(self) -> AHP:
+        n = len(self.criteria)
+        if len(self.matrix) != n or any(len(row) != n for row in self.matrix):
+            raise ValueError(f"ahp: the matrix must be {n}x{n}, one row and column per criterion")
+        m = np.asarray(self.matrix, dtype=float)
+        if (m <= 0).any():
+            raise ValueError("ahp: every matrix entry must be positive")
+        if not np.allclose(m * m.T, 1.0, rtol=1e-2):
+            raise ValueError("ahp: the matrix must be reciprocal (a[j][i] = 1 / a[i][j])")
+        cr = ahp_weights(m)[1]
+        if cr > MAX_CONSISTENCY_RATIO:
+            raise ValueError(
+                f"ahp: consistency ratio {cr:.3f} exceeds {MAX_CONSISTENCY_RATIO}; "
+                "revise the pairwise judgements"
+            )
+        return self
+
+    def weights(self) -> tuple[dict[str, float], float]:
+        """Weights by criterion name, and the consistency ratio."""
+        w, cr = ahp_weights(np.asarray(self.matrix, dtype=float))
+        return dict(zip(self.criteria, w.tolist())), cr
+
+
+def ahp_weights(matrix: np.ndarray) -> tuple[np.ndarray, float]:
+    """Principal-eigenvector weights of a pairwise matrix and its consistency ratio (Saaty)."""
+    eigenvalues, eigenvectors = np.linalg.eig(matrix)
+    k = int(np.argmax(eigenvalues.real))
+    weights = np.abs(eigenvectors[:, k].real)
+    weights = weights / weights.sum()
+    n = matrix.shape[0]
+    ci = (eigenvalues[k].real - n) / (n - 1) if n > 1 else 0.0
+    ri = _RANDOM_INDEX.get(n, 1.49)
+    return weights, (ci / ri if ri > 0 else 0.0)
+
+
+class Aggregation(_Model):
+    """How sub-scores combine into one score per cell."""
+
+    method: Literal["weighted_sum", "weighted_product"] = "weighted_sum"
+    ahp: AHP | None = None
+
+
+class SiteRules(_Model):
+    """What makes a candidate site out of suitable cells."""
+
+    min_cell_score: float = Field(0.55, ge=0, le=1, description="Cells scoring below this are not suitable")
+    min_area_acres: float = Field(1000.0, gt=0)
+    max_area_acres: float = Field(10000.0, gt=0)
+    top_n: int = Field(25, ge=1, description="Sites printed and mapped; all are written")
+
+    @model_validator(mode="after")
+    def _check(self) -> SiteRules:
+        if self.max_area_acres < 2 * self.min_area_acres:
+            raise ValueError("sites: max_area_acres must be at least twice min_area_acres")
+        return self
+
+
+def _default_criteria() -> list[Criterion]:
+    return [
+        Criterion(
+            name="transmission", layers=["transmission"], min_voltage_kv=230, cap_km=100,
+            description="Distance to a transmission line of at least the minimum voltage",
+            value_function=Piecewise(points=[(0, 1.0), (5, 0.9), (15, 0.5), (40, 0.0)]), weight=0.25,
+        ),
+        Criterion(
+            name="substation", layers=["substations"], cap_km=100,
+            description="Distance to a known high-voltage substation",
+            value_function=Piecewise(points=[(0, 1.0), (10, 0.6), (30, 0.0)]), weight=0.15,
+        ),
+        Criterion(
+            name="water_stress", layers=["water_stress"], measure="attribute", attribute="score",
+            unit="score 0-5", description="Baseline water stress (0 low to 5 extremely high)",
+            value_function=Linear(low=0, high=5, direction="lower_is_better"), weight=0.2,
+        ),
+        Criterion(
+            name="fiber", layers=["fiber"], cap_km=100, description="Distance to a long-haul fiber route",
+            value_function=Logistic(midpoint=15, steepness=0.25, direction="lower_is_better"), weight=0.1,
+        ),
+        Criterion(
+            name="slope", layers=["elevation"], measure="slope", unit="degrees", required=False,
+            description="Terrain slope", value_function=Piecewise(points=[(0, 1.0), (3, 0.9), (8, 0.2), (15, 0.0)]),
+            weight=0.1,
+        ),
+        Criterion(
+            name="highway_rail", layers=["roads", "rail"], cap_km=100, required=False,
+            description="Distance to an interstate, primary highway or railroad",
+            value_function=Piecewise(points=[(0, 1.0), (5, 0.8), (20, 0.3), (50, 0.0)]), weight=0.1,
+        ),
+        Criterion(
+            name="town", layers=["places"], min_population=10000, cap_km=300, required=False,
+            description="Distance to a town of at least 10,000 people (the workforce)",
+            value_function=Gaussian(ideal=25, width=40), weight=0.1,
+        ),
+    ]
+
+
+def _default_exclusions() -> list[Exclusion]:
+    return [
+        Exclusion(name="protected", layer="protected", buffer_m=1000, required=True),
+        Exclusion(name="urban", layer="urban", buffer_m=2000),
+        Exclusion(name="towns", layer="places", buffer_m=5000, min_population=1000),
+        Exclusion(name="water_bodies", layer="water_bodies", buffer_m=250),
+        Exclusion(name="steep_slope", layer="elevation", max_slope_deg=10),
+    ]
+
+
+class Config(_Model):
+    """Everything a run needs to know besides the layers themselves."""
+
+    name: str = "default"
+    description: str = "Balanced weights for a general AI-infrastructure manufacturing park"
+    states: list[StateCode] = Field(default_factory=lambda: ["AZ", "NV", "UT"], min_length=1)
+    resolution_m: float = Field(250.0, ge=30, le=5000)
+    land: LandRules = Field(default_factory=LandRules)
+    exclusions: list[Exclusion] = Field(default_factory=_default_exclusions)
+    criteria: list[Criterion] = Field(default_factory=_default_criteria, min_length=1)
+    aggregation: Aggregation = Field(default_factory=Aggregation)
+    sites: SiteRules = Field(default_factory=SiteRules)
+
+    @model_validator(mode="after")
+    def _check(self) -> Config:
+        names = [c.name for c in self.criteria]
+        if len(set(names)) != len(names):
+            raise ValueError(f"criteria names must be unique, got {names}")
+        if sum(c.weight for c in self.criteria) <= 0 and self.aggregation.ahp is None:
+            raise ValueError("criteria: at least one weight must be positive")
+        if self.aggregation.ahp is not None:
+            missing = sorted(set(self.aggregation.ahp.criteria) ^ set(names))
+            if missing:
+                raise ValueError(f"aggregation.ahp.criteria must name exactly the criteria; differs in {missing}")
+        return self
+
+    def weights(self) -> dict[str, float]:
+        """Normalised weights by criterion (from the AHP matrix when one is given)."""
+        if self.aggregation.ahp is not None:
+            return self.aggregation.ahp.weights()[0]
+        total = sum(c.weight for c in self.criteria)
+        return {c.name: c.weight / total for c in self.criteria}
+
+
+def load_config(path: str | Path | None = None, *, preset: str | None = None,
+                overrides: dict[str, Any] | None = None) -> Config:
+    """Read a configuration: defaults, then a preset, then a YAML file, then ``overrides``.
+
+    Raises
+    ------
+    ConfigError
+        Naming the file and the key at fault.
+    """
+    data: dict[str, Any] = {}
+    where = "defaults"
+    if path is not None:
+        where = str(path)
+        try:
+            loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"{path}: cannot read configuration: {exc}") from exc
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: a configuration must be a mapping of keys, got {type(loaded).__name__}")
+        data = loaded
+    preset = data.pop("preset", None) if preset is None else preset
+    base = Config().model_dump(mode="json")
+    if preset is not None:
+        base = _merge(base, _preset_data(preset), f"preset {preset}")
+        where = f"{where} (preset {preset})"
+    base = _merge(base, data, where)
+    if overrides:
+        base = _merge(base, overrides, "command-line options")
+    try:
+        return Config.model_validate(base)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, where, base)) from None
+
+
+def _preset_data(name: str) -> dict[str, Any]:
+    if name not in PRESETS:
+        raise ConfigError(f"unknown preset {name!r}; presets are: {', '.join(PRESETS)}")
+    text = resources.files("geo.presets").joinpath(f"{name}.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)
+
+
+def _merge(base: dict[str, Any], patch: dict[str, Any], where: str) -> dict[str, Any]:
+    """Apply ``patch`` to ``base``; named lists (criteria, exclusions) may be patched by name."""
+    out = copy.deepcopy(base)
+    for key, value in patch.items():
+        if key in ("criteria", "exclusions") and isinstance(value, dict):
+            out[key] = _patch_named(out.get(key, []), value, key, where)
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value, where)
+        else:
+            out[key] = value
+    return out
+
+
+def _patch_named(items: list[dict[str, Any]], patch: dict[str, Any], key: str, where: str) -> list[dict[str, Any]]:
+    by_name = {item["name"]: item for item in items}
+    for name, fields in patch.items():
+        if fields is None:  # `name: null` drops the entry
+            by_name.pop(name, None)
+            continue
+        if not isinstance(fields, dict):
+            raise ConfigError(f"{where}: {key}.{name} must be a mapping of fields")
+        if name in by_name:
+            merged = {**by_name[name], **fields}
+            if "value_function" in fields:
+                merged["value_function"] = fields["value_function"]
+            by_name[name] = merged
+        else:
+            by_name[name] = {"name": name, **fields}
+    return list(by_name.values())
+
+
+def _describe(exc: ValidationError, where: str, data: dict[str, Any]) -> str:
+    """One line per problem, naming list entries by their ``name`` rather than their index."""
+    lines = [f"{where}: invalid configuration"]
+    for err in exc.errors():
+        parts, node = [], data
+        for part in err["loc"]:
+            if isinstance(part, int) and isinstance(node, list) and part < len(node):
+                node = node[part]
+                parts.append(str(node.get("name", part)) if isinstance(node, dict) else str(part))
+            else:
+                node = node.get(part) if isinstance(node, dict) else None
+                parts.append(str(part))
+        loc = ".".join(parts)
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        lines.append(f"  {loc or '(top level)'}: {msg}")
+    return "\n".join(lines)
+
+
+def config_yaml(config: Config) -> str:
+    """The configuration as YAML, for run records and `geo config --show`."""
+    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)

@@ -1,0 +1,252 @@
+"""Candidate sites: contiguous suitable land of park size, and the table that explains each one."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+from typing import TYPE_CHECKING
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from affine import Affine
+from rasterio import features
+from scipy import ndimage
+from shapely import STRtree
+from shapely.geometry import Polygon, shape
+from shapely.geometry.base import BaseGeometry
+from shapely.ops import unary_union
+
+from geo.config import Criterion, SiteRules
+from geo.criteria import effective_voltage_kv, select_features
+from geo.grid import Grid
+from geo.types import STORE_CRS
+
+if TYPE_CHECKING:
+    from geo.analysis import Analysis
+
+log = logging.getLogger(__name__)
+
+EIGHT_CONNECTED = np.ones((3, 3), dtype=bool)
+
+
+def find_sites(suitable: np.ndarray, grid: Grid, rules: SiteRules) -> np.ndarray:
+    """Label candidate sites on the grid (int32, 0 = no site, sites numbered from 1).
+
+    Sites are 8-connected regions of ``suitable`` cells of at least
+    ``rules.min_area_acres``; a region larger than ``rules.max_area_acres`` is cut
+    by recursive bisection along its longer side into parts no larger than the
+    maximum, and each part keeps only its connected pieces that still reach the
+    minimum. The numbering is deterministic (row-major order of regions).
+    """
+    min_cells = max(1, math.ceil(rules.min_area_acres / grid.cell_acres))
+    max_cells = max(min_cells, math.floor(rules.max_area_acres / grid.cell_acres))
+    regions, count = ndimage.label(suitable, structure=EIGHT_CONNECTED)
+    if count == 0:
+        return np.zeros(grid.shape, dtype=np.int32)
+    sizes = np.bincount(regions.ravel(), minlength=count + 1)
+    sites = np.zeros(grid.shape, dtype=np.int32)
+    next_id = 1
+    for region_id, window in enumerate(ndimage.find_objects(regions), start=1):
+        if window is None or sizes[region_id] < min_cells:
+            continue
+        inside = regions[window] == region_id
+        target = sites[window]
+        if sizes[region_id] <= max_cells:
+            target[inside] = next_id
+            next_id += 1
+            continue
+        rows, cols = np.nonzero(inside)
+        for part_rows, part_cols in _bisect(rows, cols, max_cells):
+            part = np.zeros(inside.shape, dtype=bool)
+            part[part_rows, part_cols] = True
+            pieces, n = ndimage.label(part, structure=EIGHT_CONNECTED)
+            piece_sizes = np.bincount(pieces.ravel(), minlength=n + 1)
+            for piece in np.flatnonzero(piece_sizes[1:] >= min_cells) + 1:
+                target[pieces == piece] = next_id
+                next_id += 1
+    log.info("found %d sites in %d suitable regions", next_id - 1, count)
+    return sites
+
+
+def _bisect(rows: np.ndarray, cols: np.ndarray, max_cells: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Split cells into parts of at most ``max_cells``, cutting across the longer extent."""
+    n = rows.size
+    if n <= max_cells:
+        return [(rows, cols)]
+    parts_needed = math.ceil(n / max_cells)
+    first_share = (parts_needed // 2) / parts_needed
+    if np.ptp(rows) >= np.ptp(cols):
+        order = np.lexsort((cols, rows))
+    else:
+        order = np.lexsort((rows, cols))
+    cut = int(round(n * first_share))
+    head, tail = order[:cut], order[cut:]
+    return _bisect(rows[head], cols[head], max_cells) + _bisect(rows[tail], cols[tail], max_cells)
+
+
+def site_id(state: str, x: float, y: float) -> str:
+    """A stable id from the state and the site's centroid (EPSG:5070) rounded to 100 m."""
+    key = f"{round(x / 100)}:{round(y / 100)}".encode()
+    return f"{state}-{hashlib.blake2s(key, digest_size=3).hexdigest().upper()}"
+
+
+def label_stats(labels_flat: np.ndarray, values_flat: np.ndarray, count: int) -> np.ndarray:
+    """Mean of ``values`` per label 1..count, ignoring NaN (NaN where a label has no known value)."""
+    values = values_flat.astype(np.float64)
+    known = ~np.isnan(values)
+    sums = np.bincount(labels_flat[known], weights=values[known], minlength=count + 1)
+    n = np.bincount(labels_flat[known], minlength=count + 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = sums / n
+    return means[1:]
+
+
+def label_mode(labels_flat: np.ndarray, codes_flat: np.ndarray, count: int) -> np.ndarray:
+    """Most frequent non-negative code per label 1..count (-1 where a label has none)."""
+    valid = codes_flat >= 0
+    labels, codes = labels_flat[valid], codes_flat[valid].astype(np.int64)
+    out = np.full(count, -1, dtype=np.int64)
+    if labels.size == 0:
+        return out
+    n_codes = int(codes.max()) + 1
+    pair_counts = np.bincount(labels.astype(np.int64) * n_codes + codes)
+    pairs = np.flatnonzero(pair_counts)
+    pair_labels, pair_codes, freq = pairs // n_codes, pairs % n_codes, pair_counts[pairs]
+    order = np.lexsort((pair_codes, -freq, pair_labels))
+    first = np.unique(pair_labels[order], return_index=True)[1]
+    chosen = order[first]
+    in_range = (pair_labels[chosen] >= 1) & (pair_labels[chosen] <= count)
+    out[pair_labels[chosen][in_range] - 1] = pair_codes[chosen][in_range]
+    return out
+
+
+def describe_sites(analysis: Analysis, labels: np.ndarray, score_grid: np.ndarray) -> gpd.GeoDataFrame:
+    """The site table: one row per labelled site, ranked, with the breakdown behind its score.
+
+    Columns: ``rank``, ``site_id``, ``score``, ``area_acres``, ``state``, ``county``,
+    ``agency``, ``unit_name``, ``lon``/``lat`` (centroid), then per criterion
+    ``<name>_score`` (mean sub-score), ``<name>_value`` (mean raw value, in the
+    criterion's unit) and ``<name>_contribution`` (its share of the score), then the
+    nearest features (``nearest_line_kv``, ``nearest_line_km``, ``nearest_substation``,
+    ``nearest_substation_km``, ``nearest_town``, ``nearest_town_km``). The geometry is
+    the site polygon in EPSG:4326.
+    """
+    count = int(labels.max())
+    columns = _site_columns(analysis)
+    if count == 0:
+        return gpd.GeoDataFrame(columns=columns, geometry=[], crs=STORE_CRS)
+    grid = analysis.grid
+    cells = np.flatnonzero(labels)
+    site_of = labels.ravel()[cells]
+    n_cells = np.bincount(site_of, minlength=count + 1)[1:]
+    rows, cols = np.divmod(cells, grid.width)
+    x, y = grid.cell_centres(label_stats(site_of, rows, count), label_stats(site_of, cols, count))
+    table: dict[str, object] = {
+        "score": label_stats(site_of, score_grid.ravel()[cells], count),
+        "area_acres": n_cells * grid.cell_acres,
+        "n_cells": n_cells,
+    }
+    counties = analysis.layers["counties"]
+    county = label_mode(site_of, analysis.county_index.ravel()[cells], count)
+    table["county"] = _lookup(counties["name"], county)
+    table["state"] = _lookup(counties["state"], county)
+    land = analysis.layers.get("federal_land")
+    owner = label_mode(site_of, analysis.land_index.ravel()[cells], count)
+    table["agency"] = _lookup(land["agency"], owner, "UNKNOWN") if land is not None else "UNKNOWN"
+    table["unit_name"] = _lookup(land["unit_name"], owner) if land is not None else None
+    weights = analysis.weights
+    for criterion in analysis.criteria:
+        raw = analysis.raw[criterion.name].ravel()[cells]
+        sub = label_stats(site_of, criterion.value_function(raw), count)
+        table[f"{criterion.name}_value"] = label_stats(site_of, raw, count)
+        table[f"{criterion.name}_score"] = sub
+        table[f"{criterion.name}_contribution"] = weights[criterion.name] * sub
+    polygons = _polygons(labels, grid, count)
+    sites = gpd.GeoDataFrame(table, geometry=polygons, crs=grid.crs)
+    centroids = gpd.GeoSeries(gpd.points_from_xy(x, y), crs=grid.crs).to_crs(STORE_CRS)
+    sites["lon"], sites["lat"] = centroids.x.to_numpy(), centroids.y.to_numpy()
+    sites["state"] = sites["state"].fillna("??")
+    sites["site_id"] = [site_id(st, cx, cy) for st, cx, cy in zip(sites["state"], x, y)]
+    _add_nearest(sites, analysis)
+    sites = sites.sort_values(["score", "area_acres", "site_id"], ascending=[False, False, True], kind="stable")
+    sites.insert(0, "rank", np.arange(1, len(sites) + 1))
+    sites = sites.reset_index(drop=True).to_crs(STORE_CRS)
+    return sites[[*columns, "geometry"]]
+
+
+def _site_columns(analysis: Analysis) -> list[str]:
+    columns = ["rank", "site_id", "score", "area_acres", "n_cells", "state", "county", "agency", "unit_name",
+               "lon", "lat"]
+    for criterion in analysis.criteria:
+        columns += [f"{criterion.name}_score", f"{criterion.name}_value", f"{criterion.name}_contribution"]
+    return columns + list(NEAREST_COLUMNS)
+
+
+NEAREST_COLUMNS = ("nearest_line_kv", "nearest_line_km", "nearest_substation", "nearest_substation_kv",
+                   "nearest_substation_km", "nearest_town", "nearest_town_population", "nearest_town_km")
+
+
+def _lookup(values: pd.Series, index: np.ndarray, missing: object = None) -> list[object]:
+    values = values.to_numpy(dtype=object)
+    return [values[i] if i >= 0 and not pd.isna(values[i]) else missing for i in index]
+
+
+def _polygons(labels: np.ndarray, grid: Grid, count: int) -> list[BaseGeometry]:
+    """One (multi)polygon per site from its cells, traced window by window."""
+    polygons: list[BaseGeometry] = [Polygon()] * count
+    for site, window in enumerate(ndimage.find_objects(labels), start=1):
+        if window is None:
+            continue
+        inside = (labels[window] == site).astype(np.uint8)
+        transform = grid.transform * Affine.translation(window[1].start, window[0].start)
+        parts = [shape(geom) for geom, value in features.shapes(inside, mask=inside.astype(bool),
+                                                                  transform=transform, connectivity=8)]
+        polygons[site - 1] = unary_union(parts)
+    return polygons
+
+
+def _add_nearest(sites: gpd.GeoDataFrame, analysis: Analysis) -> None:
+    """Nearest qualifying line, substation and town of each site, measured from its polygon."""
+    for column in NEAREST_COLUMNS:
+        sites[column] = np.nan if column.endswith(("_km", "_kv", "_population")) else None
+    line_rule = _rule_for(analysis, "transmission")
+    targets = {
+        "transmission": ("nearest_line", line_rule),
+        "substations": ("nearest_substation", _rule_for(analysis, "substations")),
+        "places": ("nearest_town", _rule_for(analysis, "places")),
+    }
+    for layer, (prefix, rule) in targets.items():
+        frame = analysis.layers.get(layer)
+        if frame is None:
+            continue
+        if rule is not None:
+            frame = select_features(rule, layer, frame)
+        if len(frame) == 0:
+            continue
+        tree_index, distance = _nearest(sites.geometry, frame.geometry)
+        sites[f"{prefix}_km"] = distance / 1000.0
+        nearest = frame.iloc[tree_index]
+        if layer == "transmission":
+            sites["nearest_line_kv"] = effective_voltage_kv(nearest)
+        elif layer == "substations":
+            sites["nearest_substation"] = nearest["name"].to_numpy(dtype=object)
+            sites["nearest_substation_kv"] = nearest["max_voltage_kv"].to_numpy(dtype="float64", na_value=np.nan)
+        else:
+            sites["nearest_town"] = nearest["name"].to_numpy(dtype=object)
+            sites["nearest_town_population"] = nearest["population"].to_numpy(dtype="float64", na_value=np.nan)
+
+
+def _rule_for(analysis: Analysis, layer: str) -> Criterion | None:
+    """The first active criterion that reads ``layer`` alone, whose filters define 'qualifying'."""
+    return next((c for c in analysis.criteria if c.layers == [layer]), None)
+
+
+def _nearest(geoms: gpd.GeoSeries, targets: gpd.GeoSeries) -> tuple[np.ndarray, np.ndarray]:
+    tree = STRtree(targets.to_numpy())
+    (src, dst), dist = tree.query_nearest(geoms.to_numpy(), return_distance=True, all_matches=False)
+    index = np.zeros(len(geoms), dtype=np.int64)
+    distance = np.full(len(geoms), np.nan)
+    index[src], distance[src] = dst, dist
+    return index, distance
