@@ -140,9 +140,13 @@ class LayerStore:
             return self._commit(layer, staging, data, len(frame), provenance)
 
     def write_raster(
-        self, layer: str, source: str | os.PathLike[str], **provenance: Any
+        self, layer: str, source: str | os.PathLike[str], /, **provenance: Any
     ) -> Provenance:
-        """Copy a GeoTIFF into the store as the current version of raster ``layer``."""
+        """Copy a GeoTIFF into the store as the current version of raster ``layer``.
+
+        ``layer`` and the file ``source`` are positional, so that ``provenance`` can carry
+        its own ``source`` (the publisher) as for :meth:`write`.
+        """
         validate_raster(layer, str(source), where=str(source))
         with self._staging(layer) as staging:
             data = staging / _data_name(layer)

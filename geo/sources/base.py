@@ -17,12 +17,14 @@ CLIP_MARGIN_KM = 25.0
 class NormalizeContext:
     """What every normaliser needs to know about the request.
 
-    ``states`` are two-letter codes; ``state_boundaries`` is the canonical ``states``
-    layer (EPSG:4326) when it is known, used to clip and to attribute features.
+    ``states`` are two-letter codes; ``state_boundaries`` and ``county_boundaries``
+    are the canonical ``states`` and ``counties`` layers (EPSG:4326) when they are
+    known, used to clip features and to join county tables by FIPS.
     """
 
     states: tuple[str, ...]
     state_boundaries: gpd.GeoDataFrame | None = None
+    county_boundaries: gpd.GeoDataFrame | None = None
 
 
 @dataclass
