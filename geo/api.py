@@ -17,18 +17,22 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 
 import geo
 from geo.analysis import Analysis, StepCallback, prepare
 from geo.config import Config, load_config
 from geo.demo import build_demo_store
-from geo.outputs import write_run
+from geo.query import read_places, score_places
+from geo.outputs import write_run, write_sites_file as write_sites
 from geo.sites import describe_sites, find_sites
 from geo.store import LayerStore
 
 log = logging.getLogger(__name__)
 
-__all__ = ["RunResult", "load_config", "open_store", "prepare", "rank", "run"]
+__all__ = [
+    "RunResult", "load_config", "open_store", "prepare", "rank", "resolve", "run", "score_points", "write_sites",
+]
 
 DEFAULT_STORE = Path("data/store")
 DEMO_STORE = Path("data/demo")
@@ -67,6 +71,19 @@ def open_store(path: str | Path | None = None, *, demo_dir: str | Path = DEMO_ST
     return demo, True
 
 
+def resolve(config: Config | None, store: LayerStore | str | Path | None) -> tuple[Config, LayerStore]:
+    """The configuration and store a run uses; on the demo region the states narrow to the demo's."""
+    config = config or load_config()
+    if isinstance(store, LayerStore):
+        layer_store, demo = store, bool(store.layers()) and all(p.synthetic for p in store.provenances().values())
+    else:
+        layer_store, demo = open_store(store)
+    if demo:
+        demo_states = sorted(set(layer_store.read("states")["state"]))
+        config = config.model_copy(update={"states": [s for s in config.states if s in demo_states] or demo_states})
+    return config, layer_store
+
+
 def rank(analysis: Analysis, weights: dict[str, float] | None = None,
          method: str | None = None) -> tuple[gpd.GeoDataFrame, np.ndarray, np.ndarray]:
     """Score cells, find and describe sites: the site table, the site labels and the score grid."""
@@ -92,14 +109,7 @@ def run(
     configuration's states are narrowed to the demo's.
     """
     started = datetime.now(timezone.utc)
-    config = config or load_config()
-    if isinstance(store, LayerStore):
-        layer_store, demo = store, all(p.synthetic for p in store.provenances().values())
-    else:
-        layer_store, demo = open_store(store)
-    if demo:
-        demo_states = sorted(set(layer_store.read("states")["state"]))
-        config = config.model_copy(update={"states": [s for s in config.states if s in demo_states] or demo_states})
+    config, layer_store = resolve(config, store)
     analysis = prepare(config, layer_store, on_step=on_step)
     if on_step:
         on_step("sites")
@@ -150,3 +160,11 @@ def run_record(analysis: Analysis, sites: gpd.GeoDataFrame, run_id: str, started
         "layers": {name: p.model_dump(mode="json") for name, p in analysis.provenance.items()},
         "timings_s": analysis.timings,
     }
+
+
+def score_points(places: gpd.GeoDataFrame | str | Path, config: Config | None = None,
+                 store: LayerStore | str | Path | None = None) -> pd.DataFrame:
+    """Score points or polygons (a GeoDataFrame or a CSV/GeoJSON path) with the same analysis as the sites."""
+    frame = places if isinstance(places, gpd.GeoDataFrame) else read_places(places)
+    config, layer_store = resolve(config, store)
+    return score_places(prepare(config, layer_store), frame)

@@ -110,3 +110,23 @@ def read_run(folder: Path) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
     except (OSError, ValueError) as exc:
         raise StoreError(f"run {folder} is unreadable: {exc}") from exc
     return sites, record
+
+
+def write_sites_file(sites: gpd.GeoDataFrame, path: Path) -> None:
+    """Write a site table to one file chosen by its suffix (.csv, .geojson, .parquet), atomically."""
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".geojson", ".parquet"):
+        raise ValueError(f"{path}: unsupported output format {suffix!r}; use .csv, .geojson or .parquet")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp{suffix}")
+    try:
+        if suffix == ".parquet":
+            sites.to_parquet(tmp, index=False)
+        elif suffix == ".geojson":
+            _rounded(sites).to_file(tmp, driver="GeoJSON", engine="pyogrio")
+        else:
+            frame = _rounded(sites)
+            pd.DataFrame(frame.drop(columns=frame.geometry.name)).to_csv(tmp, index=False)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -1,0 +1,101 @@
+"""`geo run` (the main job) and `geo rank`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+import geo.api as api
+from geo.cli.options import (config_option, configure_logging, preset_option, states_option, store_option,
+                             verbosity)
+from geo.cli.progress import step_progress
+from geo.config import Config, load_config
+
+console = Console()
+
+
+def config_from_options(config_path: Path | None, preset: str | None, states: str | None,
+                        resolution: float | None) -> Config:
+    """The configuration named by the shared options, with command-line overrides applied last."""
+    overrides: dict[str, object] = {}
+    if states:
+        overrides["states"] = [s.strip().upper() for s in states.split(",") if s.strip()]
+    if resolution:
+        overrides["resolution_m"] = resolution
+    return load_config(config_path, preset=preset, overrides=overrides)
+
+
+def analysis_options(func):  # type: ignore[no-untyped-def]
+    """Options every ranking command takes."""
+    for option in reversed((
+        config_option, preset_option, states_option,
+        click.option("--resolution", type=float, help="Grid cell size in metres (default 250)."),
+        store_option, verbosity,
+    )):
+        func = option(func)
+    return func
+
+
+def print_sites(result: api.RunResult, top: int) -> None:
+    """The top sites as a table, with a banner when the layers are synthetic or proxies."""
+    sites = result.sites
+    if result.synthetic:
+        console.print("[bold yellow]SYNTHETIC DEMO DATA[/]: these sites are made up to show how the tool works.")
+    for layer, caveat in result.record["caveats"].items():
+        if not result.synthetic:
+            console.print(f"[yellow]note[/] {layer}: {caveat}")
+    for line in result.record["skipped"]:
+        console.print(f"[dim]skipped: {line}[/]")
+    table = Table(title=f"Top {min(top, len(sites))} of {len(sites)} candidate sites ({result.analysis.config.name})")
+    for column in ("rank", "site", "score", "acres", "state", "county", "agency", "line kV", "line km", "town"):
+        table.add_column(column, justify="right" if column in ("rank", "score", "acres", "line kV", "line km") else "left")
+    for _, site in sites.head(top).iterrows():
+        table.add_row(
+            str(site["rank"]), site["site_id"], f"{site['score']:.3f}", f"{site['area_acres']:,.0f}",
+            str(site["state"]), str(site["county"]), str(site["agency"]),
+            _fmt(site["nearest_line_kv"], "{:.0f}"), _fmt(site["nearest_line_km"], "{:.1f}"),
+            str(site["nearest_town"] or ""),
+        )
+    console.print(table)
+
+
+def _fmt(value: float, pattern: str) -> str:
+    return "" if value is None or value != value else pattern.format(value)
+
+
+@click.command()
+@analysis_options
+@click.option("--runs-dir", type=click.Path(file_okay=False, path_type=Path), default=api.DEFAULT_RUNS,
+              show_default=True, help="Where run folders are written.")
+@click.option("--top", type=int, default=10, show_default=True, help="Sites to print.")
+def run(config_path: Path | None, preset: str | None, states: str | None, resolution: float | None,
+        store: Path, verbose: int, quiet: int, runs_dir: Path, top: int) -> None:
+    """Rank candidate sites, write the site table, run record and map, and print the top sites."""
+    configure_logging(verbose, quiet)
+    config = config_from_options(config_path, preset, states, resolution)
+    with step_progress(len(config.criteria) + 7, enabled=quiet == 0) as on_step:
+        result = api.run(config, store, runs_dir=runs_dir, on_step=on_step)
+    if quiet == 0:
+        print_sites(result, top)
+    click.echo(f"outputs: {result.output_dir}")
+
+
+@click.command()
+@analysis_options
+@click.option("--top", type=int, default=25, show_default=True, help="Sites to print.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the full table: .csv, .geojson or .parquet.")
+def rank(config_path: Path | None, preset: str | None, states: str | None, resolution: float | None,
+         store: Path, verbose: int, quiet: int, top: int, output: Path | None) -> None:
+    """Rank candidate sites and print them, without writing a run folder."""
+    configure_logging(verbose, quiet)
+    config = config_from_options(config_path, preset, states, resolution)
+    with step_progress(len(config.criteria) + 6, enabled=quiet == 0) as on_step:
+        result = api.run(config, store, runs_dir=None, on_step=on_step)
+    print_sites(result, top)
+    if output is not None:
+        api.write_sites(result.sites, output)
+        click.echo(f"wrote {len(result.sites)} sites to {output}")

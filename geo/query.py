@@ -1,0 +1,197 @@
+"""Point and parcel queries, and explanations of sites and places.
+
+``score_points`` scores places a user already has in mind with the same analysis
+as the sites; ``explain_site`` and ``explain_location`` say in words why a site
+ranks where it does, or why a place is not a site.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import rasterio
+
+from geo.aggregate import aggregate
+from geo.analysis import Analysis
+from geo.errors import InputError
+from geo.grid import rasterize_mask
+from geo.outputs import EXCLUSIONS_TIF, SCORE_NODATA, SCORE_SCALE, SCORES_TIF
+from geo.types import STORE_CRS
+
+log = logging.getLogger(__name__)
+
+_LON_NAMES = ("lon", "longitude", "lng", "x")
+_LAT_NAMES = ("lat", "latitude", "y")
+
+
+def read_places(path: str | Path) -> gpd.GeoDataFrame:
+    """Read points or polygons to score from CSV (lon/lat columns) or any vector file (GeoJSON, GPKG).
+
+    Raises
+    ------
+    InputError
+        Naming the file and the column or row at fault.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    if path.suffix.lower() == ".csv":
+        try:
+            table = pd.read_csv(path)
+        except (OSError, ValueError) as exc:
+            raise InputError(f"{path}: not a readable CSV: {exc}") from exc
+        lower = {c.lower().strip(): c for c in table.columns}
+        lon = next((lower[n] for n in _LON_NAMES if n in lower), None)
+        lat = next((lower[n] for n in _LAT_NAMES if n in lower), None)
+        if lon is None or lat is None:
+            raise InputError(f"{path}: needs longitude and latitude columns (lon/lat), found {list(table.columns)}")
+        x = pd.to_numeric(table[lon], errors="coerce")
+        y = pd.to_numeric(table[lat], errors="coerce")
+        bad = x.isna() | y.isna() | ~x.between(-180, 180) | ~y.between(-90, 90)
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise InputError(f"{path}: row {row + 2} has an invalid coordinate "
+                             f"({table[lon].iloc[row]!r}, {table[lat].iloc[row]!r})")
+        frame = gpd.GeoDataFrame(table, geometry=gpd.points_from_xy(x, y), crs=STORE_CRS)
+    else:
+        try:
+            frame = gpd.read_file(path)
+        except Exception as exc:  # pyogrio raises its own error types
+            raise InputError(f"{path}: not a readable vector file: {exc}") from exc
+        if frame.crs is None:
+            raise InputError(f"{path}: has no CRS; expected coordinates with a CRS (GeoJSON is EPSG:4326)")
+    if len(frame) == 0:
+        raise InputError(f"{path}: holds no places")
+    if frame.geometry.isna().any() or frame.geometry.is_empty.any():
+        raise InputError(f"{path}: row {int(np.flatnonzero((frame.geometry.isna() | frame.geometry.is_empty).to_numpy())[0]) + 1} has no geometry")
+    return frame.to_crs(STORE_CRS)
+
+
+def score_places(analysis: Analysis, places: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Score points or polygons: score, every sub-score and raw value, and the exclusions that apply.
+
+    A point takes the values of the cell it falls in. A polygon takes the mean over
+    the cells whose centres it contains (or, when it is smaller than a cell, the cell
+    under its representative point); it counts as excluded when more than half its
+    cells are, and ``excluded_share`` says how much of it is.
+    """
+    grid = analysis.grid
+    projected = places.to_crs(grid.crs)
+    rows: list[dict[str, Any]] = []
+    weights = analysis.weights
+    for i, geom in enumerate(projected.geometry):
+        cells = _cells_of(geom, analysis)
+        record: dict[str, Any] = {"row": i + 1}
+        if cells.size == 0:
+            record.update(score=np.nan, excluded=True, exclusions="outside the analysis grid", excluded_share=1.0)
+            rows.append(record)
+            continue
+        subscores: dict[str, float] = {}
+        for criterion in analysis.criteria:
+            raw = analysis.raw[criterion.name].ravel()[cells].astype(np.float32)
+            sub = criterion.value_function(raw)
+            record[f"{criterion.name}_value"] = _nanmean(raw)
+            subscores[criterion.name] = _nanmean(sub)
+            record[f"{criterion.name}_score"] = subscores[criterion.name]
+        combined = aggregate({k: np.array([v], dtype=np.float32) for k, v in subscores.items()}, weights,
+                             analysis.config.aggregation.method)
+        record["score"] = float(combined[0])
+        bits = analysis.exclusions.bits.ravel()[cells]
+        record["excluded_share"] = float(np.count_nonzero(bits) / bits.size)
+        record["excluded"] = record["excluded_share"] > 0.5
+        causes = sorted({c for value in np.unique(bits) for c in analysis.exclusions.causes_at(int(value))},
+                        key=analysis.exclusions.causes.index)
+        record["exclusions"] = "; ".join(analysis.exclusions.descriptions[c] for c in causes)
+        rows.append(record)
+    table = pd.DataFrame(rows)
+    keep = [c for c in places.columns if c != places.geometry.name]
+    front = ["row", "score", "excluded", "excluded_share", "exclusions"]
+    out = pd.concat([places[keep].reset_index(drop=True), table], axis=1)
+    return out[keep + front + [c for c in table.columns if c not in front]]
+
+
+def _cells_of(geom: Any, analysis: Analysis) -> np.ndarray:
+    grid = analysis.grid
+    if geom.geom_type.endswith("Polygon"):
+        mask = rasterize_mask(gpd.GeoDataFrame(geometry=[geom], crs=grid.crs), grid)
+        cells = np.flatnonzero(mask)
+        if cells.size:
+            return cells
+        geom = geom.representative_point()
+    elif geom.geom_type != "Point":
+        geom = geom.representative_point()
+    row, col, inside = grid.cell_of(np.array([geom.x]), np.array([geom.y]))
+    return np.array([row[0] * grid.width + col[0]]) if inside[0] else np.array([], dtype=np.int64)
+
+
+def _nanmean(values: np.ndarray) -> float:
+    values = values[~np.isnan(values)]
+    return float(values.mean()) if values.size else float("nan")
+
+
+def explain_site(site: pd.Series, record: dict[str, Any], n_sites: int) -> dict[str, Any]:
+    """The breakdown behind one site's score, and a sentence that says why it ranks where it does."""
+    weights: dict[str, float] = record["weights"]
+    units = {name: c["unit"] for name, c in record["criteria"].items()}
+    parts = []
+    for name, weight in weights.items():
+        parts.append({
+            "criterion": name, "weight": weight, "unit": units.get(name, ""),
+            "value": _float(site.get(f"{name}_value")), "sub_score": _float(site.get(f"{name}_score")),
+            "contribution": _float(site.get(f"{name}_contribution")),
+        })
+    known = [p for p in parts if not np.isnan(p["sub_score"])]
+    strongest = sorted(known, key=lambda p: -p["contribution"])[:2]
+    weakest = sorted(known, key=lambda p: (p["sub_score"], -p["weight"]))[:1]
+    summary = (
+        f"Site {site['site_id']} ranks {int(site['rank'])} of {n_sites} with score {site['score']:.3f}. "
+        f"Its score comes most from {' and '.join(_phrase(p) for p in strongest)}"
+        + (f"; it is held back most by {_phrase(weakest[0])}." if weakest else ".")
+    )
+    return {"site": site.drop(labels=["geometry"], errors="ignore").to_dict(), "criteria": parts,
+            "summary": summary, "caveats": record.get("caveats", {})}
+
+
+def _phrase(part: dict[str, Any]) -> str:
+    value = part["value"]
+    shown = "unknown" if np.isnan(value) else f"{value:.1f} {part['unit']}".strip()
+    return f"{part['criterion'].replace('_', ' ')} ({shown}, sub-score {part['sub_score']:.2f})"
+
+
+def _float(value: Any) -> float:
+    return float(value) if value is not None and not pd.isna(value) else float("nan")
+
+
+def explain_location(run_dir: Path, record: dict[str, Any], sites: gpd.GeoDataFrame,
+                     lon: float, lat: float) -> dict[str, Any]:
+    """Why a place is or is not a site, read from a run's saved rasters and site table."""
+    point = gpd.GeoSeries(gpd.points_from_xy([lon], [lat]), crs=STORE_CRS)
+    hit = sites[sites.intersects(point.iloc[0])]
+    if len(hit):
+        return {"status": "site", "site_id": hit.iloc[0]["site_id"], "rank": int(hit.iloc[0]["rank"]),
+                "reasons": [f"inside site {hit.iloc[0]['site_id']} (rank {int(hit.iloc[0]['rank'])})"]}
+    projected = point.to_crs(record["grid"]["crs"]).iloc[0]
+    with rasterio.open(run_dir / EXCLUSIONS_TIF) as src:
+        row, col = src.index(projected.x, projected.y)
+        if not (0 <= row < src.height and 0 <= col < src.width):
+            return {"status": "outside", "reasons": ["outside the analysis grid"]}
+        bits = int(src.read(1, window=((row, row + 1), (col, col + 1)))[0, 0])
+    with rasterio.open(run_dir / SCORES_TIF) as src:
+        scaled = int(src.read(1, window=((row, row + 1), (col, col + 1)))[0, 0])
+    causes = [c for i, c in enumerate(record["exclusions"]["causes"]) if bits & (1 << i)]
+    if causes:
+        return {"status": "excluded", "causes": causes,
+                "reasons": [record["exclusions"]["descriptions"][c] for c in causes]}
+    score = np.nan if scaled == SCORE_NODATA else scaled / SCORE_SCALE
+    threshold = record["config"]["sites"]["min_cell_score"]
+    if score < threshold:
+        reason = f"eligible land, but its score {score:.2f} is below the site threshold {threshold:.2f}"
+    else:
+        reason = (f"eligible land scoring {score:.2f}, but its patch of suitable land is smaller than "
+                  f"{record['config']['sites']['min_area_acres']:,.0f} acres")
+    return {"status": "not_a_site", "score": score, "reasons": [reason]}
