@@ -147,18 +147,19 @@ def prepare(config: Config, store: LayerStore, *, on_step: StepCallback | None =
     )
 
 
-def _needed_layers(config: Config) -> dict[str, bool]:
-    """Layers the configuration reads, and whether each is required."""
-    needed = {"states": True, "counties": True}
+def _needed_layers(config: Config) -> dict[str, str | None]:
+    """Layers the configuration reads, each with what requires it (None: optional)."""
+    needed: dict[str, str | None] = {"states": "the study area", "counties": "site descriptions"}
     if config.land.federal_only:
-        needed["federal_land"] = True
+        needed["federal_land"] = "the federal-land rule (land.federal_only)"
     for c in config.criteria:
         for layer in c.layers:
-            needed[layer] = needed.get(layer, False) or (c.required and len(c.layers) == 1)
+            required = c.required and len(c.layers) == 1
+            needed[layer] = needed.get(layer) or (f"criterion {c.name!r}" if required else None)
     for e in config.exclusions:
-        needed[e.layer] = needed.get(e.layer, False) or e.required
+        needed[e.layer] = needed.get(e.layer) or (f"exclusion {e.name!r}" if e.required else None)
     for layer in ("transmission", "substations", "places"):
-        needed.setdefault(layer, False)  # used to describe sites when present
+        needed.setdefault(layer, None)  # used to describe sites when present
     return needed
 
 
@@ -167,11 +168,11 @@ def _load_layers(config: Config, store: LayerStore, skipped: list[str]
     layers: dict[str, gpd.GeoDataFrame] = {}
     provenance: dict[str, Provenance] = {}
     elevation: Path | None = None
-    for layer, required in _needed_layers(config).items():
+    for layer, required_by in _needed_layers(config).items():
         if not store.has(layer):
-            if required:
+            if required_by:
                 raise LayerNotFoundError(
-                    f"the configuration needs layer {layer!r}, which the store at {store.root} does not hold; "
+                    f"{required_by} needs layer {layer!r}, which the store at {store.root} does not hold; "
                     f"run `geo refresh --layer {layer}` or drop it from the configuration"
                 )
             continue

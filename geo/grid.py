@@ -62,14 +62,14 @@ class Grid:
 
     def cell_of(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Row and column of points (grid CRS), and whether each falls inside the grid."""
-        col, row = ~self.transform * (np.asarray(x, float), np.asarray(y, float))
+        col, row = ~self.transform @ (np.asarray(x, float), np.asarray(y, float))
         row, col = np.floor(row).astype(np.int64), np.floor(col).astype(np.int64)
         inside = (row >= 0) & (row < self.height) & (col >= 0) & (col < self.width)
         return row, col, inside
 
     def cell_centres(self, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Coordinates (grid CRS) of cell centres."""
-        return self.transform * (cols + 0.5, rows + 0.5)
+        return self.transform @ (cols + 0.5, rows + 0.5)
 
 
 def rasterize_mask(frame: gpd.GeoDataFrame, grid: Grid, *, all_touched: bool = False) -> np.ndarray:

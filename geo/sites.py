@@ -200,7 +200,7 @@ def _polygons(labels: np.ndarray, grid: Grid, count: int) -> list[BaseGeometry]:
         if window is None:
             continue
         inside = (labels[window] == site).astype(np.uint8)
-        transform = grid.transform * Affine.translation(window[1].start, window[0].start)
+        transform = grid.transform @ Affine.translation(window[1].start, window[0].start)
         parts = [shape(geom) for geom, value in features.shapes(inside, mask=inside.astype(bool),
                                                                   transform=transform, connectivity=8)]
         polygons[site - 1] = unary_union(parts)

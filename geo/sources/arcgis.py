@@ -1,0 +1,378 @@
+"""Client for ArcGIS REST FeatureServer/MapServer layers.
+
+``query_features`` reads the layer metadata, then pages with ``resultOffset`` /
+``resultRecordCount`` ordered by the object-id field until the service no longer sets
+``exceededTransferLimit`` (top level in ``f=json``, inside ``properties`` in
+``f=geojson``). Where the layer does not support paging it lists the object ids
+(``returnIdsOnly``) and queries them in id ranges, a bounded number at a time.
+
+Esri JSON geometries are converted to shapely here rather than by GDAL: GDAL's ESRIJSON
+driver follows ``exceededTransferLimit`` on its own, over its own HTTP client.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import geopandas as gpd
+import pandas as pd
+import pyproj
+import requests
+import shapely
+from shapely.geometry import (
+    LinearRing, LineString, MultiLineString, MultiPoint, MultiPolygon, Point, Polygon, shape,
+)
+from shapely.geometry.base import BaseGeometry
+
+from geo.errors import FetchError
+from geo.sources.http import get_json
+from geo.types import STORE_CRS
+
+log = logging.getLogger(__name__)
+
+#: Callback ``progress(done, total)``; ``total`` is None while unknown.
+Progress = Callable[[int, int | None], None]
+
+#: A query never reads more pages than this (a guard against a service that never ends).
+MAX_PAGES = 5000
+DEFAULT_PAGE_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class LayerMetadata:
+    """What a client needs from ``{layer_url}?f=json``."""
+
+    url: str
+    name: str
+    max_record_count: int
+    supports_pagination: bool
+    object_id_field: str
+    query_formats: tuple[str, ...]
+    fields: tuple[str, ...] = field(default_factory=tuple)
+    wkid: int | None = None
+
+
+def layer_metadata(session: requests.Session, url: str) -> LayerMetadata:
+    """Read a layer's page size, paging support, object-id field and fields.
+
+    Raises
+    ------
+    FetchError
+        When the service fails or the URL is not a queryable layer.
+    """
+    url = url.rstrip("/")
+    meta = get_json(session, url, params={"f": "json"})
+    fields = meta.get("fields") or []
+    oid = meta.get("objectIdField") or next(
+        (f.get("name") for f in fields if f.get("type") == "esriFieldTypeOID"), None
+    )
+    if not oid:
+        raise FetchError(f"{url}: the layer metadata names no object-id field; is this a feature layer?")
+    advanced = meta.get("advancedQueryCapabilities") or {}
+    extent_sr = (meta.get("extent") or {}).get("spatialReference") or {}
+    formats = tuple(
+        f.strip().lower() for f in str(meta.get("supportedQueryFormats", "JSON")).split(",") if f.strip()
+    )
+    return LayerMetadata(
+        url=url,
+        name=str(meta.get("name", "")),
+        max_record_count=int(meta.get("maxRecordCount") or DEFAULT_PAGE_SIZE),
+        supports_pagination=bool(advanced.get("supportsPagination", False)),
+        object_id_field=str(oid),
+        query_formats=formats,
+        fields=tuple(str(f.get("name")) for f in fields),
+        wkid=extent_sr.get("latestWkid") or extent_sr.get("wkid"),
+    )
+
+
+def resolve_layer(session: requests.Session, service_url: str, name: str) -> str:
+    """The URL of the layer called ``name`` in a FeatureServer/MapServer service.
+
+    Raises
+    ------
+    FetchError
+        When the service has no layer of that name (the message lists the layers it has).
+    """
+    service_url = service_url.rstrip("/")
+    info = get_json(session, service_url, params={"f": "json"})
+    layers = [*(info.get("layers") or []), *(info.get("tables") or [])]
+    for layer in layers:
+        if str(layer.get("name", "")).lower() == name.lower():
+            return f"{service_url}/{layer['id']}"
+    names = ", ".join(str(layer.get("name")) for layer in layers) or "none"
+    raise FetchError(f"{service_url}: no layer named {name!r}; the service has: {names}")
+
+
+def query_features(
+    session: requests.Session,
+    url: str,
+    *,
+    where: str = "1=1",
+    bbox: Sequence[float] | None = None,
+    out_fields: str = "*",
+    fmt: Literal["geojson", "json"] = "geojson",
+    page_size: int | None = None,
+    max_workers: int = 2,
+    progress: Progress | None = None,
+    max_pages: int = MAX_PAGES,
+) -> gpd.GeoDataFrame:
+    """All features of a layer matching ``where`` and ``bbox``, in EPSG:4326.
+
+    Parameters
+    ----------
+    session
+        A session from :func:`geo.sources.http.make_session`.
+    url
+        The layer URL, e.g. ``.../FeatureServer/0``.
+    where
+        SQL filter evaluated by the server.
+    bbox
+        ``(xmin, ymin, xmax, ymax)`` in EPSG:4326; features intersecting it are returned.
+    out_fields
+        Comma-separated field names or ``*``.
+    fmt
+        ``geojson`` or ``json`` (Esri JSON).
+    page_size
+        Features per request; capped at the layer's ``maxRecordCount``.
+    max_workers
+        Requests in flight at once when querying object-id ranges.
+    progress
+        Called as ``progress(features_so_far, total_or_None)`` after each page.
+    max_pages
+        Give up (with :class:`FetchError`) after this many pages.
+
+    Returns
+    -------
+    GeoDataFrame
+        The publisher's fields as columns, geometry in EPSG:4326.
+    """
+    meta = layer_metadata(session, url)
+    size = min(page_size or meta.max_record_count, meta.max_record_count)
+    base = _base_params(meta, where, bbox, out_fields, fmt)
+    if meta.supports_pagination:
+        frames = _query_paged(session, meta, base, fmt, size, progress, max_pages)
+        if frames is not None:
+            return _combine(frames, meta.url)
+        log.warning("%s: paging stalled; querying by object-id ranges instead", meta.url)
+    return _combine(_query_by_ids(session, meta, base, fmt, size, max_workers, progress, max_pages), meta.url)
+
+
+def _base_params(
+    meta: LayerMetadata, where: str, bbox: Sequence[float] | None, out_fields: str, fmt: str
+) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "where": where,
+        "outFields": out_fields,
+        "returnGeometry": "true",
+        "outSR": "4326",
+        "f": fmt,
+    }
+    if bbox is not None:
+        if len(bbox) != 4:
+            raise ValueError(f"bbox must be (xmin, ymin, xmax, ymax), got {bbox!r}")
+        params.update(
+            geometry=",".join(f"{v:.6f}" for v in bbox),
+            geometryType="esriGeometryEnvelope",
+            inSR="4326",
+            spatialRel="esriSpatialRelIntersects",
+        )
+    return params
+
+
+def _query_paged(
+    session: requests.Session,
+    meta: LayerMetadata,
+    base: dict[str, Any],
+    fmt: str,
+    size: int,
+    progress: Progress | None,
+    max_pages: int,
+) -> list[gpd.GeoDataFrame] | None:
+    """Pages by offset; None when the service claims more results but returns none."""
+    query_url = f"{meta.url}/query"
+    frames: list[gpd.GeoDataFrame] = []
+    offset = 0
+    for page in range(max_pages):
+        params = {
+            **base,
+            "orderByFields": f"{meta.object_id_field} ASC",
+            "resultOffset": offset,
+            "resultRecordCount": size,
+        }
+        payload = get_json(session, query_url, params=params)
+        frame = parse_features(payload, fmt, where=f"{query_url} (offset {offset})")
+        frames.append(frame)
+        offset += len(frame)
+        if progress is not None:
+            progress(offset, None)
+        more = exceeded_transfer_limit(payload, fmt)
+        log.debug("%s: page %d, %d features, more=%s", meta.url, page + 1, len(frame), more)
+        if not more:
+            return frames
+        if len(frame) == 0:
+            return None
+    raise FetchError(f"{query_url}: still more features after {max_pages} pages; giving up")
+
+
+def _query_by_ids(
+    session: requests.Session,
+    meta: LayerMetadata,
+    base: dict[str, Any],
+    fmt: str,
+    size: int,
+    max_workers: int,
+    progress: Progress | None,
+    max_pages: int,
+) -> list[gpd.GeoDataFrame]:
+    query_url = f"{meta.url}/query"
+    id_params = {k: v for k, v in base.items() if k not in ("outFields", "outSR", "returnGeometry")}
+    payload = get_json(session, query_url, params={**id_params, "returnIdsOnly": "true", "f": "json"})
+    ids = sorted(int(i) for i in payload.get("objectIds") or [])
+    chunks = [ids[i : i + size] for i in range(0, len(ids), size)]
+    if len(chunks) > max_pages:
+        raise FetchError(f"{query_url}: {len(ids)} features need {len(chunks)} requests, over {max_pages}")
+    oid = meta.object_id_field
+    done = 0
+
+    def fetch(chunk: list[int]) -> gpd.GeoDataFrame:
+        where = f"({base['where']}) AND {oid} >= {chunk[0]} AND {oid} <= {chunk[-1]}"
+        page = get_json(session, query_url, params={**base, "where": where})
+        label = f"{query_url} ({oid} {chunk[0]}-{chunk[-1]})"
+        if exceeded_transfer_limit(page, fmt):
+            raise FetchError(f"{label}: the server truncated an id range of {len(chunk)} features")
+        return parse_features(page, fmt, where=label)
+
+    frames = []
+    with ThreadPoolExecutor(max_workers=max(1, max_workers)) as pool:
+        for frame in pool.map(fetch, chunks):
+            frames.append(frame)
+            done += len(frame)
+            if progress is not None:
+                progress(done, len(ids))
+    return frames
+
+
+def exceeded_transfer_limit(payload: dict[str, Any], fmt: str) -> bool:
+    """Whether a query page says more results remain (the flag's place depends on ``f``)."""
+    if fmt == "geojson":
+        flag = (payload.get("properties") or {}).get("exceededTransferLimit")
+        # some servers put it at the top level of a FeatureCollection too
+        flag = flag if flag is not None else payload.get("exceededTransferLimit")
+    else:
+        flag = payload.get("exceededTransferLimit")
+    return bool(flag)
+
+
+def parse_features(payload: dict[str, Any], fmt: str, *, where: str = "") -> gpd.GeoDataFrame:
+    """One query page (GeoJSON or Esri JSON) as a GeoDataFrame in EPSG:4326."""
+    features = payload.get("features")
+    if not isinstance(features, list):
+        raise FetchError(f"{where}: the response has no 'features' list")
+    if fmt == "geojson":
+        crs = _geojson_crs(payload, where)
+        rows = [f.get("properties") or {} for f in features]
+        geoms = [_geojson_geometry(f.get("geometry"), where) for f in features]
+    else:
+        crs = _esri_crs(payload.get("spatialReference"), where)
+        rows = [f.get("attributes") or {} for f in features]
+        geoms = [esri_geometry(f.get("geometry")) for f in features]
+    frame = gpd.GeoDataFrame(pd.DataFrame.from_records(rows), geometry=geoms, crs=crs)
+    if crs is not None and pyproj.CRS(crs) != pyproj.CRS(STORE_CRS):
+        frame = frame.to_crs(STORE_CRS)
+    return frame
+
+
+def _geojson_geometry(geometry: dict[str, Any] | None, where: str) -> BaseGeometry | None:
+    if not geometry:
+        return None
+    try:
+        return shape(geometry)
+    except (ValueError, TypeError, AttributeError, shapely.errors.GEOSException) as exc:
+        raise FetchError(f"{where}: unreadable GeoJSON geometry: {exc}") from exc
+
+
+def _geojson_crs(payload: dict[str, Any], where: str) -> str:
+    member = payload.get("crs")
+    if not member:
+        return STORE_CRS
+    name = (member.get("properties") or {}).get("name")
+    try:
+        return pyproj.CRS.from_user_input(name).to_string()
+    except pyproj.exceptions.CRSError as exc:
+        raise FetchError(f"{where}: unknown crs member {member!r}") from exc
+
+
+def _esri_crs(spatial_reference: dict[str, Any] | None, where: str) -> str:
+    if not spatial_reference:
+        return STORE_CRS
+    code = spatial_reference.get("latestWkid") or spatial_reference.get("wkid")
+    if code == 102100:  # Esri's old code for Web Mercator
+        code = 3857
+    try:
+        if code:
+            return pyproj.CRS.from_epsg(int(code)).to_string()
+        return pyproj.CRS.from_wkt(spatial_reference["wkt"]).to_string()
+    except (KeyError, pyproj.exceptions.CRSError) as exc:
+        raise FetchError(f"{where}: unknown spatialReference {spatial_reference!r}") from exc
+
+
+def esri_geometry(geometry: dict[str, Any] | None) -> BaseGeometry | None:
+    """Convert an Esri JSON geometry (point, multipoint, paths, rings) to shapely.
+
+    Rings follow Esri's convention: clockwise rings are shells, counter-clockwise rings
+    are holes and belong to the shell that contains them.
+    """
+    if not geometry:
+        return None
+    if "x" in geometry:
+        if geometry["x"] is None or geometry.get("y") is None:
+            return None
+        return Point(geometry["x"], geometry["y"])
+    if "points" in geometry:
+        return MultiPoint([p[:2] for p in geometry["points"]]) if geometry["points"] else None
+    if "paths" in geometry:
+        lines = [LineString([p[:2] for p in path]) for path in geometry["paths"] if len(path) >= 2]
+        if not lines:
+            return None
+        return lines[0] if len(lines) == 1 else MultiLineString(lines)
+    if "rings" in geometry:
+        return _rings_to_polygons(geometry["rings"])
+    raise FetchError(f"unknown Esri geometry with keys {sorted(geometry)}")
+
+
+def _rings_to_polygons(rings: Iterable[list[list[float]]]) -> BaseGeometry | None:
+    shells: list[LinearRing] = []
+    holes: list[LinearRing] = []
+    for ring in rings:
+        if len(ring) < 3:
+            continue
+        linear = LinearRing([p[:2] for p in ring])
+        (holes if linear.is_ccw else shells).append(linear)
+    if not shells:  # orientation ignored by the writer: every ring is a shell
+        shells, holes = holes, []
+    parts: list[tuple[LinearRing, list[LinearRing]]] = [(shell, []) for shell in shells]
+    outlines = [Polygon(shell) for shell in shells]
+    for hole in holes:
+        probe = Point(hole.coords[0])
+        owner = next((i for i, poly in enumerate(outlines) if poly.covers(probe)), None)
+        if owner is None:
+            parts.append((hole, []))
+            outlines.append(Polygon(hole))
+        else:
+            parts[owner][1].append(hole)
+    polygons = [Polygon(shell, inner) for shell, inner in parts]
+    return polygons[0] if len(polygons) == 1 else MultiPolygon(polygons)
+
+
+def _combine(frames: list[gpd.GeoDataFrame], url: str) -> gpd.GeoDataFrame:
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        log.info("%s: no features matched", url)
+        return gpd.GeoDataFrame(geometry=[], crs=STORE_CRS)
+    out = pd.concat(frames, ignore_index=True)
+    log.info("%s: %d features", url, len(out))
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=STORE_CRS)

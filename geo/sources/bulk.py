@@ -1,0 +1,167 @@
+"""Bulk file downloads (zips, GeoJSON, CSV, GeoTIFF) through pooch.
+
+``pooch.retrieve`` streams each download into a temporary file in the cache folder,
+checks the sha256 when one is known and only then moves the file into place, so the
+cache never holds half a file under its final name: an interrupted or failed download
+leaves nothing behind, and a re-run reuses every file that was completed. Archives are
+unpacked into a staging folder that is renamed into place once complete.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import uuid
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pooch
+import requests
+
+from geo.errors import FetchError
+from geo.provenance import sha256_file
+from geo.sources.http import make_session, request
+
+log = logging.getLogger(__name__)
+# pooch announces every download on standard error; this module logs them itself
+pooch.get_logger().setLevel(logging.WARNING)
+
+#: Callback ``progress(bytes_done, bytes_total_or_None)``.
+Progress = Callable[[int, int | None], None]
+
+CHUNK_SIZE = 1 << 20
+
+
+@dataclass(frozen=True)
+class Download:
+    """A file in the download cache.
+
+    ``path`` is the file itself, or the folder it was unpacked into for an archive;
+    ``archive`` is the downloaded file and ``sha256`` its checksum.
+    """
+
+    url: str
+    path: Path
+    archive: Path
+    sha256: str
+
+
+class _SessionDownloader:
+    """A pooch downloader that streams through the package's retrying session."""
+
+    def __init__(self, session: requests.Session, progress: Progress | None) -> None:
+        self.session = session
+        self.progress = progress
+
+    def __call__(self, url: str, output_file: str, _pooch: Any, check_only: bool = False) -> bool | None:
+        response = request(self.session, url, method="HEAD" if check_only else "GET", stream=True)
+        if check_only:
+            response.close()
+            return True
+        total = int(response.headers.get("Content-Length") or 0) or None
+        done = 0
+        with response, open(output_file, "wb") as fh:
+            for chunk in response.iter_content(chunk_size=CHUNK_SIZE):
+                fh.write(chunk)
+                done += len(chunk)
+                if self.progress is not None:
+                    self.progress(done, total)
+        if total is not None and done != total:
+            raise FetchError(f"{url}: connection closed after {done} of {total} bytes")
+        return None
+
+
+class _AtomicUnzip:
+    """A pooch processor that unpacks a zip into ``<archive>.unzip`` all at once."""
+
+    def __call__(self, fname: str, action: str, pup: Any) -> Path:
+        archive = Path(fname)
+        target = archive.with_name(archive.name + ".unzip")
+        if action == "fetch" and target.is_dir():
+            return target
+        for stale in archive.parent.glob(f".{target.name}.*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        staging = archive.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}")
+        try:
+            pooch.Unzip(extract_dir=str(staging))(fname, "download", pup)
+            if target.exists():
+                shutil.rmtree(target)
+            staging.rename(target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return target
+
+
+def download(
+    url: str,
+    cache_dir: Path,
+    *,
+    known_hash: str | None = None,
+    fname: str | None = None,
+    unzip: bool = False,
+    session: requests.Session | None = None,
+    progress: Progress | None = None,
+) -> Download:
+    """Download ``url`` into ``cache_dir`` (or reuse a completed earlier download).
+
+    Parameters
+    ----------
+    url
+        The file to fetch.
+    cache_dir
+        Download folder, normally :attr:`geo.store.LayerStore.cache_dir`.
+    known_hash
+        ``sha256`` hex digest published for the file, when the publisher gives one. A
+        cached file whose hash does not match is downloaded again.
+    fname
+        Name in the cache; by default pooch derives a unique one from the URL.
+    unzip
+        Unpack the archive and return the folder of its files.
+    session
+        Session with retries and a User-Agent; a new one by default.
+    progress
+        Called as ``progress(bytes_done, bytes_total)`` while downloading.
+
+    Raises
+    ------
+    FetchError
+        Naming the URL: network failure, truncated transfer, checksum mismatch or a
+        broken archive. Nothing is left in the cache under the file's name.
+    """
+    cache_dir = Path(cache_dir)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    downloader = _SessionDownloader(session or make_session(), progress)
+    try:
+        result = pooch.retrieve(
+            url,
+            known_hash=f"sha256:{known_hash}" if known_hash else None,
+            fname=fname,
+            path=cache_dir,
+            processor=_AtomicUnzip() if unzip else None,
+            downloader=downloader,
+        )
+    except FetchError:
+        raise
+    except zipfile.BadZipFile as exc:
+        _discard(cache_dir, fname, url)
+        raise FetchError(f"{url}: the download is not a readable zip archive ({exc})") from exc
+    except ValueError as exc:  # pooch's hash mismatch
+        raise FetchError(f"{url}: {exc}") from exc
+    except requests.exceptions.RequestException as exc:
+        raise FetchError(f"{url}: download failed ({exc})") from exc
+    except OSError as exc:
+        raise FetchError(f"{url}: could not store the download in {cache_dir}: {exc}") from exc
+    path = Path(result)
+    archive = path.with_name(path.name[: -len(".unzip")]) if unzip else path
+    checksum = sha256_file(archive)
+    log.info("%s -> %s (sha256 %s)", url, path, checksum[:12])
+    return Download(url=url, path=path, archive=archive, sha256=checksum)
+
+
+def _discard(cache_dir: Path, fname: str | None, url: str) -> None:
+    """Remove a cached file that turned out unusable, so the next run downloads it again."""
+    name = fname or pooch.utils.unique_file_name(url)
+    (cache_dir / name).unlink(missing_ok=True)

@@ -1,0 +1,52 @@
+"""Aggregation: weighted sum and product, missing values, and property tests."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from geo.aggregate import aggregate, contributions
+
+unit = st.floats(0, 1, allow_nan=False, width=32)
+
+
+def test_weighted_sum_known_answer() -> None:
+    out = aggregate({"a": np.array([1.0, 0.0]), "b": np.array([0.0, 0.5])}, {"a": 0.75, "b": 0.25})
+    assert out.tolist() == pytest.approx([0.75, 0.125])
+
+
+def test_weighted_product_is_geometric_mean() -> None:
+    out = aggregate({"a": np.array([0.25]), "b": np.array([1.0])}, {"a": 0.5, "b": 0.5}, "weighted_product")
+    assert out[0] == pytest.approx(0.5)
+    zero = aggregate({"a": np.array([0.0]), "b": np.array([1.0])}, {"a": 0.5, "b": 0.5}, "weighted_product")
+    assert zero[0] == 0.0
+
+
+def test_missing_subscore_renormalises_weights() -> None:
+    out = aggregate({"a": np.array([np.nan, np.nan]), "b": np.array([0.4, np.nan])}, {"a": 0.5, "b": 0.5})
+    assert out[0] == pytest.approx(0.4)
+    assert np.isnan(out[1])
+
+
+def test_zero_weights_rejected() -> None:
+    with pytest.raises(ValueError, match="positive weight"):
+        aggregate({"a": np.array([0.5])}, {"a": 0.0})
+
+
+def test_contributions_sum_to_score() -> None:
+    parts = contributions({"a": 0.8, "b": 0.2}, {"a": 0.6, "b": 0.4})
+    assert sum(parts.values()) == pytest.approx(0.8 * 0.6 + 0.2 * 0.4)
+
+
+@given(st.lists(st.tuples(unit, unit), min_size=1, max_size=20), unit, st.floats(0.01, 1),
+       st.sampled_from(["weighted_sum", "weighted_product"]))
+def test_bounded_and_monotone(pairs: list[tuple[float, float]], bump: float, w: float, method: str) -> None:
+    a = np.array([p[0] for p in pairs], dtype=np.float32)
+    b = np.array([p[1] for p in pairs], dtype=np.float32)
+    weights = {"a": w, "b": 1.0 - w + 0.01}
+    base = aggregate({"a": a, "b": b}, weights, method)
+    assert ((base >= 0) & (base <= 1)).all()
+    better = aggregate({"a": np.minimum(a + bump, 1), "b": b}, weights, method)
+    assert (better >= base - 1e-6).all()

@@ -1,0 +1,90 @@
+"""The analysis on a tiny hand-made region: exclusions, their causes, distances and sites."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from geo.analysis import prepare
+from geo.config import load_config
+from geo.errors import LayerNotFoundError
+from geo.store import LayerStore
+
+from conftest import TINY_X0, TINY_Y0
+
+
+def tiny_config(**overrides):
+    base = {"states": ["NV"], "resolution_m": 1000, "sites": {"min_cell_score": 0.0, "min_area_acres": 1000,
+                                                              "max_area_acres": 100000}}
+    base.update(overrides)
+    return load_config(overrides=base)
+
+
+def cell(analysis, x_km: float, y_km: float) -> int:
+    rows, cols, inside = analysis.grid.cell_of(np.array([TINY_X0 + x_km * 1000]), np.array([TINY_Y0 + y_km * 1000]))
+    assert inside[0]
+    return int(rows[0] * analysis.grid.width + cols[0])
+
+
+def causes(analysis, x_km: float, y_km: float) -> list[str]:
+    return analysis.exclusions.causes_at(int(analysis.exclusions.bits.ravel()[cell(analysis, x_km, y_km)]))
+
+
+def test_exclusion_causes_are_kept_per_cell(tiny_store: LayerStore) -> None:
+    analysis = prepare(tiny_config(), tiny_store)
+    assert causes(analysis, 6.5, 8.5) == []                       # BLM, away from everything
+    assert causes(analysis, 15.5, 10.5) == ["not_federal"]        # private east half
+    assert causes(analysis, 5.5, 17.5) == ["ownership_unknown"]   # north of the ownership data
+    assert causes(analysis, 3.5, 3.5) == ["protected"]            # inside the wilderness
+    assert causes(analysis, 4.5, 3.5) == ["protected"]            # 0.5 km away: inside the 1 km buffer
+    assert causes(analysis, 5.5, 3.5) == []                       # 1.5 km away: outside it
+    assert "towns" in causes(analysis, 15.5, 5.5)                 # within 5 km of a town of 20,000
+
+
+def test_unknown_ownership_can_be_included(tiny_store: LayerStore) -> None:
+    analysis = prepare(tiny_config(land={"unknown_ownership": "include"}), tiny_store)
+    assert causes(analysis, 5.5, 17.5) == []
+
+
+def test_distance_criteria_are_real_km(tiny_store: LayerStore) -> None:
+    analysis = prepare(tiny_config(), tiny_store)
+    at = cell(analysis, 0.5, 8.5)
+    assert float(analysis.raw["transmission"].ravel()[at]) == pytest.approx(8.0, abs=0.02)
+    assert float(analysis.raw["fiber"].ravel()[at]) == pytest.approx(8.0, abs=0.02)
+    assert float(analysis.raw["water_stress"].ravel()[at]) == pytest.approx(2.0)
+    # the 138 kV line does not count for the default 230 kV minimum
+    east = cell(analysis, 18.5, 8.5)
+    assert float(analysis.raw["transmission"].ravel()[east]) == pytest.approx(10.0, abs=0.02)
+
+
+def test_voltage_filter_follows_configuration(tiny_store: LayerStore) -> None:
+    analysis = prepare(tiny_config(criteria={"transmission": {"min_voltage_kv": 115}}), tiny_store)
+    assert float(analysis.raw["transmission"].ravel()[cell(analysis, 18.5, 8.5)]) == pytest.approx(0.0, abs=0.02)
+
+
+def test_optional_layers_missing_are_reported_not_fatal(tiny_store: LayerStore) -> None:
+    analysis = prepare(tiny_config(), tiny_store)
+    assert [c.name for c in analysis.criteria] == ["transmission", "substation", "water_stress", "fiber", "town"]
+    assert any("slope" in line for line in analysis.skipped)
+    assert sum(analysis.weights.values()) == pytest.approx(1.0)
+
+
+def test_missing_required_layer_is_a_clear_error(tmp_path, tiny_store: LayerStore) -> None:
+    config = tiny_config(criteria={"roads_only": {"layers": ["roads"], "weight": 0.1,
+                                                  "value_function": {"kind": "linear", "low": 0, "high": 10}}})
+    with pytest.raises(LayerNotFoundError, match="criterion .roads_only. needs layer .roads."):
+        prepare(config, tiny_store)
+
+
+def test_sites_only_on_eligible_federal_land(tiny_store: LayerStore) -> None:
+    from geo.api import rank
+
+    analysis = prepare(tiny_config(), tiny_store)
+    sites, labels, _ = rank(analysis)
+    assert len(sites) >= 1
+    assert (analysis.exclusions.bits[labels > 0] == 0).all()
+    assert set(sites["agency"]) == {"BLM"}
+    top = sites.iloc[0]
+    assert top["nearest_line_kv"] == 500.0
+    assert top["nearest_substation"] == "Tiny 500"
+    assert top["nearest_town"] == "Tinytown"
