@@ -63,19 +63,25 @@ def open_store(path: str | Path | None = None, *, demo_dir: str | Path = DEMO_ST
     """
     store = LayerStore(path or DEFAULT_STORE)
     if store.layers():
-        return store, False
+        return store, is_synthetic(store)
     demo = LayerStore(demo_dir)
-    if not demo.has("states") or not all(p.synthetic for p in demo.provenances().values()):
+    if not demo.has("states") or not is_synthetic(demo):
         build_demo_store(demo_dir)
     log.warning("the store at %s holds no layers: using the SYNTHETIC demo region in %s", store.root, demo.root)
     return demo, True
+
+
+def is_synthetic(store: LayerStore) -> bool:
+    """Whether a store holds layers and all of them are synthetic (the demo region or a fixture)."""
+    records = store.provenances()
+    return bool(records) and all(p.synthetic for p in records.values())
 
 
 def resolve(config: Config | None, store: LayerStore | str | Path | None) -> tuple[Config, LayerStore]:
     """The configuration and store a run uses; on the demo region the states narrow to the demo's."""
     config = config or load_config()
     if isinstance(store, LayerStore):
-        layer_store, demo = store, bool(store.layers()) and all(p.synthetic for p in store.provenances().values())
+        layer_store, demo = store, is_synthetic(store)
     else:
         layer_store, demo = open_store(store)
     if demo:

@@ -103,7 +103,7 @@ def _available(exclusion: Exclusion, layers: Mapping[str, gpd.GeoDataFrame],
                elevation_path: Path | None, skipped: list[str]) -> bool:
     present = elevation_path is not None if exclusion.layer == "elevation" else exclusion.layer in layers
     if not present:
-        skipped.append(f"exclusion {exclusion.name!r}: layer {exclusion.layer!r} is not in the store")
+        skipped.append(f"exclusion {exclusion.name!r}: layer {exclusion.layer!r} not usable; exclusion not applied")
     return present
 
 

@@ -8,7 +8,9 @@ clipped to the states.
 
 A run keeps a small journal in the download cache. When a run is interrupted or some
 layers fail, running the same command again (within :data:`RESUME_HOURS`) skips the
-layers that were already stored and reuses every completed download.
+layers that were already stored and reuses every completed download. A download whose
+publisher gives no checksum is fetched again once it is older than :data:`RESUME_HOURS`,
+so that a later refresh sees the current file.
 """
 
 from __future__ import annotations
@@ -479,6 +481,7 @@ class _OnlineRun:
             unzip=_is_zip(source),
             session=self.session,
             progress=report("bytes"),
+            max_age=timedelta(hours=RESUME_HOURS),
         )
         if source.protocol == "table":
             raw: Any = _read_table(source, download.path)
@@ -514,7 +517,8 @@ class _OnlineRun:
         urls = source.resolve_urls(self.ctx.states, bbox)
         paths = []
         for done, url in enumerate(urls, start=1):
-            paths.append(bulk.download(url, self.store.cache_dir, session=self.session).path)
+            paths.append(bulk.download(url, self.store.cache_dir, session=self.session,
+                                       max_age=timedelta(hours=RESUME_HOURS)).path)
             report(done, len(urls))
         assert source.resolution_deg is not None
         mosaic = _mosaic(paths, bbox, source.resolution_deg, self.store.cache_dir / f"{source.id}-mosaic.tif")

@@ -14,7 +14,7 @@ from geo.cli.options import (config_option, configure_logging, preset_option, st
 from geo.cli.progress import step_progress
 from geo.config import Config, load_config
 
-console = Console()
+console = Console(width=max(Console().width, 110))
 
 
 def config_from_options(config_path: Path | None, preset: str | None, states: str | None,
@@ -50,12 +50,15 @@ def print_sites(result: api.RunResult, top: int) -> None:
     for line in result.record["skipped"]:
         console.print(f"[dim]skipped: {line}[/]")
     table = Table(title=f"Top {min(top, len(sites))} of {len(sites)} candidate sites ({result.analysis.config.name})")
-    for column in ("rank", "site", "score", "acres", "state", "county", "agency", "line kV", "line km", "town"):
-        table.add_column(column, justify="right" if column in ("rank", "score", "acres", "line kV", "line km") else "left")
+    for column, right in (("rank", True), ("site", False), ("score", True), ("acres", True), ("state", False),
+                          ("agency", False), ("county", False), ("line kV", True), ("line km", True),
+                          ("town", False)):
+        table.add_column(column, justify="right" if right else "left", no_wrap=True,
+                         max_width=16 if column in ("county", "town") else None)
     for _, site in sites.head(top).iterrows():
         table.add_row(
             str(site["rank"]), site["site_id"], f"{site['score']:.3f}", f"{site['area_acres']:,.0f}",
-            str(site["state"]), str(site["county"]), str(site["agency"]),
+            str(site["state"]), str(site["agency"]), str(site["county"] or ""),
             _fmt(site["nearest_line_kv"], "{:.0f}"), _fmt(site["nearest_line_km"], "{:.1f}"),
             str(site["nearest_town"] or ""),
         )

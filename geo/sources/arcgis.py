@@ -29,7 +29,7 @@ from shapely.geometry import (
 from shapely.geometry.base import BaseGeometry
 
 from geo.errors import FetchError
-from geo.sources.http import get_json
+from geo.sources.http import ResponseCache, get_json
 from geo.types import STORE_CRS
 
 log = logging.getLogger(__name__)
@@ -119,6 +119,7 @@ def query_features(
     max_workers: int = 2,
     progress: Progress | None = None,
     max_pages: int = MAX_PAGES,
+    cache: ResponseCache | None = None,
 ) -> gpd.GeoDataFrame:
     """All features of a layer matching ``where`` and ``bbox``, in EPSG:4326.
 
@@ -144,6 +145,9 @@ def query_features(
         Called as ``progress(features_so_far, total_or_None)`` after each page.
     max_pages
         Give up (with :class:`FetchError`) after this many pages.
+    cache
+        Keeps every checked answer; a query run again after an interruption reads the
+        pages it already has from here and requests only the rest.
 
     Returns
     -------
@@ -154,11 +158,12 @@ def query_features(
     size = min(page_size or meta.max_record_count, meta.max_record_count)
     base = _base_params(meta, where, bbox, out_fields, fmt)
     if meta.supports_pagination:
-        frames = _query_paged(session, meta, base, fmt, size, progress, max_pages)
+        frames = _query_paged(session, meta, base, fmt, size, progress, max_pages, cache)
         if frames is not None:
             return _combine(frames, meta.url)
         log.warning("%s: paging stalled; querying by object-id ranges instead", meta.url)
-    return _combine(_query_by_ids(session, meta, base, fmt, size, max_workers, progress, max_pages), meta.url)
+    frames = _query_by_ids(session, meta, base, fmt, size, max_workers, progress, max_pages, cache)
+    return _combine(frames, meta.url)
 
 
 def _base_params(
@@ -191,6 +196,7 @@ def _query_paged(
     size: int,
     progress: Progress | None,
     max_pages: int,
+    cache: ResponseCache | None,
 ) -> list[gpd.GeoDataFrame] | None:
     """Pages by offset; None when the service claims more results but returns none."""
     query_url = f"{meta.url}/query"
@@ -203,8 +209,10 @@ def _query_paged(
             "resultOffset": offset,
             "resultRecordCount": size,
         }
-        payload = get_json(session, query_url, params=params)
+        payload, fresh = _get_page(session, query_url, params, cache)
         frame = parse_features(payload, fmt, where=f"{query_url} (offset {offset})")
+        if fresh and cache is not None:
+            cache.put(query_url, payload, params)
         frames.append(frame)
         offset += len(frame)
         if progress is not None:
@@ -227,11 +235,15 @@ def _query_by_ids(
     max_workers: int,
     progress: Progress | None,
     max_pages: int,
+    cache: ResponseCache | None,
 ) -> list[gpd.GeoDataFrame]:
     query_url = f"{meta.url}/query"
     id_params = {k: v for k, v in base.items() if k not in ("outFields", "outSR", "returnGeometry")}
-    payload = get_json(session, query_url, params={**id_params, "returnIdsOnly": "true", "f": "json"})
+    ids_params = {**id_params, "returnIdsOnly": "true", "f": "json"}
+    payload, fresh = _get_page(session, query_url, ids_params, cache)
     ids = sorted(int(i) for i in payload.get("objectIds") or [])
+    if fresh and cache is not None:
+        cache.put(query_url, payload, ids_params)
     chunks = [ids[i : i + size] for i in range(0, len(ids), size)]
     if len(chunks) > max_pages:
         raise FetchError(f"{query_url}: {len(ids)} features need {len(chunks)} requests, over {max_pages}")
@@ -240,11 +252,15 @@ def _query_by_ids(
 
     def fetch(chunk: list[int]) -> gpd.GeoDataFrame:
         where = f"({base['where']}) AND {oid} >= {chunk[0]} AND {oid} <= {chunk[-1]}"
-        page = get_json(session, query_url, params={**base, "where": where})
+        params = {**base, "where": where}
+        page, fresh = _get_page(session, query_url, params, cache)
         label = f"{query_url} ({oid} {chunk[0]}-{chunk[-1]})"
         if exceeded_transfer_limit(page, fmt):
             raise FetchError(f"{label}: the server truncated an id range of {len(chunk)} features")
-        return parse_features(page, fmt, where=label)
+        frame = parse_features(page, fmt, where=label)
+        if fresh and cache is not None:
+            cache.put(query_url, page, params)
+        return frame
 
     frames = []
     with ThreadPoolExecutor(max_workers=max(1, max_workers)) as pool:
@@ -254,6 +270,17 @@ def _query_by_ids(
             if progress is not None:
                 progress(done, len(ids))
     return frames
+
+
+def _get_page(
+    session: requests.Session, url: str, params: dict[str, Any], cache: ResponseCache | None
+) -> tuple[dict[str, Any], bool]:
+    """A query answer from ``cache`` if it has one, else from the service; True when fetched now."""
+    if cache is not None:
+        cached = cache.get(url, params)
+        if cached is not None:
+            return cached, False
+    return get_json(session, url, params=params), True
 
 
 def exceeded_transfer_limit(payload: dict[str, Any], fmt: str) -> bool:

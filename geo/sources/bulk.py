@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import logging
 import shutil
+import time
 import uuid
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +106,7 @@ def download(
     unzip: bool = False,
     session: requests.Session | None = None,
     progress: Progress | None = None,
+    max_age: timedelta | None = None,
 ) -> Download:
     """Download ``url`` into ``cache_dir`` (or reuse a completed earlier download).
 
@@ -124,6 +127,9 @@ def download(
         Session with retries and a User-Agent; a new one by default.
     progress
         Called as ``progress(bytes_done, bytes_total)`` while downloading.
+    max_age
+        Download again a cached file without a ``known_hash`` once it is older than this,
+        so that a later refresh sees the publisher's current file; ``None`` reuses it forever.
 
     Raises
     ------
@@ -133,6 +139,8 @@ def download(
     """
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
+    if known_hash is None and max_age is not None:
+        _expire(cache_dir / (fname or pooch.utils.unique_file_name(url)), max_age)
     downloader = _SessionDownloader(session or make_session(), progress)
     try:
         result = pooch.retrieve(
@@ -159,6 +167,14 @@ def download(
     checksum = sha256_file(archive)
     log.info("%s -> %s (sha256 %s)", url, path, checksum[:12])
     return Download(url=url, path=path, archive=archive, sha256=checksum)
+
+
+def _expire(path: Path, max_age: timedelta) -> None:
+    """Forget a cached download (and its unpacked folder) older than ``max_age``."""
+    if path.is_file() and time.time() - path.stat().st_mtime > max_age.total_seconds():
+        log.info("%s is older than %s; downloading it again", path, max_age)
+        path.unlink()
+        shutil.rmtree(path.with_name(path.name + ".unzip"), ignore_errors=True)
 
 
 def _discard(cache_dir: Path, fname: str | None, url: str) -> None:

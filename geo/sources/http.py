@@ -7,11 +7,19 @@ applies a default timeout and sends a User-Agent naming this package and its ver
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
 import logging
+import os
+import shutil
+import tempfile
+import time
 from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import requests
 import urllib3
@@ -200,3 +208,72 @@ def describe_error(error: Any) -> str:
     text = f"code {error.get('code', '?')}: {error.get('message') or 'no message'}"
     details = [str(d) for d in error.get("details") or [] if d]
     return text + (f" ({'; '.join(details)})" if details else "")
+
+
+class ResponseCache:
+    """JSON answers kept on disk so that an interrupted query resumes where it stopped.
+
+    Each answer is a gzip file named by the sha256 of its URL, query and form
+    parameters, written atomically; answers older than ``max_age`` are ignored. A caller
+    stores an answer only once it has checked it, and clears the cache once the data it
+    served is safely stored.
+
+    Parameters
+    ----------
+    folder
+        Where the answers are kept, one folder per source.
+    max_age
+        Ignore answers older than this; ``None`` keeps them until :meth:`clear`.
+    """
+
+    def __init__(self, folder: str | os.PathLike[str], max_age: timedelta | None = None) -> None:
+        self.folder = Path(folder)
+        self.max_age = max_age
+
+    def __len__(self) -> int:
+        return len(list(self.folder.glob("*.json.gz"))) if self.folder.is_dir() else 0
+
+    def _path(self, url: str, params: dict[str, Any] | None, data: dict[str, Any] | None) -> Path:
+        key = json.dumps([url, params or {}, data or {}], sort_keys=True, default=str)
+        return self.folder / f"{hashlib.sha256(key.encode()).hexdigest()}.json.gz"
+
+    def get(
+        self, url: str, params: dict[str, Any] | None = None, data: dict[str, Any] | None = None
+    ) -> Any | None:
+        """The stored answer to this request, or None."""
+        path = self._path(url, params, data)
+        try:
+            if self.max_age is not None and time.time() - path.stat().st_mtime > self.max_age.total_seconds():
+                return None
+            with gzip.open(path, "rt", encoding="utf-8") as fh:
+                payload = json.load(fh)
+        except FileNotFoundError:
+            return None
+        except (OSError, EOFError, ValueError) as exc:
+            log.warning("ignoring the damaged cached answer %s: %s", path, exc)
+            return None
+        log.debug("%s: answer read from %s", describe(url, params), path.name)
+        return payload
+
+    def put(
+        self, url: str, payload: Any, params: dict[str, Any] | None = None, data: dict[str, Any] | None = None
+    ) -> None:
+        """Keep ``payload`` as the answer to this request."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb") as fh:
+                fh.write(json.dumps(payload).encode("utf-8"))
+            os.replace(tmp, self._path(url, params, data))
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def clear(self) -> None:
+        """Forget every answer."""
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def describe(url: str, params: dict[str, Any] | None = None) -> str:
+    """``url`` with its query string, for messages."""
+    return f"{url}?{urlencode(params)}" if params else url
