@@ -24,7 +24,7 @@ from geo.config import Config, Criterion
 from geo.criteria import criterion_raw
 from geo.errors import ConfigError, LayerNotFoundError
 from geo.exclusions import ExclusionMap, build_exclusions
-from geo.grid import Grid, rasterize_mask, rasterize_values, raster_cell_m
+from geo.grid import Grid, rasterize_mask, raster_cell_m
 from geo.provenance import Provenance
 from geo.store import LayerStore
 from geo.types import ANALYSIS_CRS
@@ -53,8 +53,6 @@ class Analysis:
     raw: dict[str, np.ndarray]
     layers: dict[str, gpd.GeoDataFrame]
     provenance: dict[str, Provenance]
-    county_index: np.ndarray
-    land_index: np.ndarray
     eligible: np.ndarray
     subscores: dict[str, np.ndarray]
     skipped: list[str] = field(default_factory=list)
@@ -129,20 +127,12 @@ def prepare(config: Config, store: LayerStore, *, on_step: StepCallback | None =
         with step(f"criterion {criterion.name}"):
             raw[criterion.name] = criterion_raw(criterion, layers, grid, elevation)
             _blank_outside_coverage(raw[criterion.name], criterion, provenance, grid)
-    with step("zones"):
-        county_index = rasterize_values(
-            layers["counties"].assign(_i=np.arange(len(layers["counties"]))), "_i", grid, fill=-1, dtype="int32")
-        land = layers.get("federal_land")
-        land_index = (
-            rasterize_values(land.assign(_i=np.arange(len(land))), "_i", grid, fill=-1, dtype="int32")
-            if land is not None else np.full(grid.shape, -1, dtype=np.int32)
-        )
     with step("sub-scores"):
         eligible = np.flatnonzero(exclusions.eligible)
         subscores = {c.name: c.value_function(raw[c.name].ravel()[eligible]) for c in criteria}
     return Analysis(
         config=config, grid=grid, exclusions=exclusions, criteria=criteria, raw=raw, layers=layers,
-        provenance=provenance, county_index=county_index, land_index=land_index, eligible=eligible,
+        provenance=provenance, eligible=eligible,
         subscores=subscores, skipped=skipped, timings=timings,
     )
 

@@ -31,7 +31,7 @@ CAUSE_TEXT = {
 
 @dataclass
 class ExclusionMap:
-    """Per cell, a bitmask of the causes that exclude it (0 = eligible).
+    """Per cell, a bitmask of the causes that exclude it (0 = eligible), uint8 or uint16.
 
     Bit ``i`` stands for ``causes[i]``; a cell may carry several causes.
     """
@@ -76,7 +76,7 @@ def build_exclusions(
     causes += [e.name for e in configured]
     if len(causes) > 16:
         raise ValueError(f"at most {16 - len(BUILT_IN_CAUSES)} exclusions are supported, got {len(configured)}")
-    bits = np.zeros(grid.shape, dtype=np.uint16)
+    bits = np.zeros(grid.shape, dtype=np.uint8 if len(causes) <= 8 else np.uint16)
 
     inside = rasterize_mask(study_area, grid)
     bits[~inside] |= 1 << 0

@@ -81,7 +81,7 @@ def rasterize_mask(frame: gpd.GeoDataFrame, grid: Grid, *, all_touched: bool = F
         ((g, 1) for g in frame.geometry),
         out_shape=grid.shape, transform=grid.transform, fill=0, dtype="uint8", all_touched=touched,
     )
-    return burned.astype(bool)
+    return burned.view(bool)
 
 
 def rasterize_values(frame: gpd.GeoDataFrame, column: str, grid: Grid, *, fill: float = np.nan,

@@ -48,7 +48,7 @@ def write_run(
     staging.mkdir()
     try:
         write_site_table(sites, staging)
-        _write_raster(staging / EXCLUSIONS_TIF, exclusion_bits, grid, "uint16", nodata=None)
+        _write_raster(staging / EXCLUSIONS_TIF, exclusion_bits, grid, exclusion_bits.dtype.name, nodata=None)
         scaled = np.where(np.isnan(score_grid), SCORE_NODATA, np.round(score_grid * SCORE_SCALE)).astype(np.uint8)
         _write_raster(staging / SCORES_TIF, scaled, grid, "uint8", nodata=SCORE_NODATA)
         (staging / RUN_RECORD).write_text(json.dumps(record, indent=2, default=str), encoding="utf-8")

@@ -42,21 +42,26 @@ def find_sites(suitable: np.ndarray, grid: Grid, rules: SiteRules) -> np.ndarray
     """
     min_cells = max(1, math.ceil(rules.min_area_acres / grid.cell_acres))
     max_cells = max(min_cells, math.floor(rules.max_area_acres / grid.cell_acres))
-    regions, count = ndimage.label(suitable, structure=EIGHT_CONNECTED)
+    regions, count = ndimage.label(suitable, structure=EIGHT_CONNECTED, output=np.int32)
     if count == 0:
-        return np.zeros(grid.shape, dtype=np.int32)
+        return regions
     sizes = np.bincount(regions.ravel(), minlength=count + 1)
-    sites = np.zeros(grid.shape, dtype=np.int32)
+    # Sites are numbered in place with negative ids, so that a new id never meets an
+    # unvisited region's; the signs are flipped at the end.
     next_id = 1
     for region_id, window in enumerate(ndimage.find_objects(regions), start=1):
-        if window is None or sizes[region_id] < min_cells:
+        if window is None:
             continue
-        inside = regions[window] == region_id
-        target = sites[window]
+        view = regions[window]
+        inside = view == region_id
+        if sizes[region_id] < min_cells:
+            view[inside] = 0
+            continue
         if sizes[region_id] <= max_cells:
-            target[inside] = next_id
+            view[inside] = -next_id
             next_id += 1
             continue
+        view[inside] = 0
         rows, cols = np.nonzero(inside)
         for part_rows, part_cols in _bisect(rows, cols, max_cells):
             part = np.zeros(inside.shape, dtype=bool)
@@ -64,10 +69,11 @@ def find_sites(suitable: np.ndarray, grid: Grid, rules: SiteRules) -> np.ndarray
             pieces, n = ndimage.label(part, structure=EIGHT_CONNECTED)
             piece_sizes = np.bincount(pieces.ravel(), minlength=n + 1)
             for piece in np.flatnonzero(piece_sizes[1:] >= min_cells) + 1:
-                target[pieces == piece] = next_id
+                view[pieces == piece] = -next_id
                 next_id += 1
+    np.negative(regions, out=regions)
     log.info("found %d sites in %d suitable regions", next_id - 1, count)
-    return sites
+    return regions
 
 
 def _bisect(rows: np.ndarray, cols: np.ndarray, max_cells: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -103,25 +109,6 @@ def label_stats(labels_flat: np.ndarray, values_flat: np.ndarray, count: int) ->
     return means[1:]
 
 
-def label_mode(labels_flat: np.ndarray, codes_flat: np.ndarray, count: int) -> np.ndarray:
-    """Most frequent non-negative code per label 1..count (-1 where a label has none)."""
-    valid = codes_flat >= 0
-    labels, codes = labels_flat[valid], codes_flat[valid].astype(np.int64)
-    out = np.full(count, -1, dtype=np.int64)
-    if labels.size == 0:
-        return out
-    n_codes = int(codes.max()) + 1
-    pair_counts = np.bincount(labels.astype(np.int64) * n_codes + codes)
-    pairs = np.flatnonzero(pair_counts)
-    pair_labels, pair_codes, freq = pairs // n_codes, pairs % n_codes, pair_counts[pairs]
-    order = np.lexsort((pair_codes, -freq, pair_labels))
-    first = np.unique(pair_labels[order], return_index=True)[1]
-    chosen = order[first]
-    in_range = (pair_labels[chosen] >= 1) & (pair_labels[chosen] <= count)
-    out[pair_labels[chosen][in_range] - 1] = pair_codes[chosen][in_range]
-    return out
-
-
 def describe_sites(analysis: Analysis, labels: np.ndarray, score_grid: np.ndarray) -> gpd.GeoDataFrame:
     """The site table: one row per labelled site, ranked, with the breakdown behind its score.
 
@@ -148,14 +135,6 @@ def describe_sites(analysis: Analysis, labels: np.ndarray, score_grid: np.ndarra
         "area_acres": n_cells * grid.cell_acres,
         "n_cells": n_cells,
     }
-    counties = analysis.layers["counties"]
-    county = label_mode(site_of, analysis.county_index.ravel()[cells], count)
-    table["county"] = _lookup(counties["name"], county)
-    table["state"] = _lookup(counties["state"], county)
-    land = analysis.layers.get("federal_land")
-    owner = label_mode(site_of, analysis.land_index.ravel()[cells], count)
-    table["agency"] = _lookup(land["agency"], owner, "UNKNOWN") if land is not None else "UNKNOWN"
-    table["unit_name"] = _lookup(land["unit_name"], owner) if land is not None else None
     weights = analysis.weights
     for criterion in analysis.criteria:
         raw = analysis.raw[criterion.name].ravel()[cells]
@@ -165,6 +144,13 @@ def describe_sites(analysis: Analysis, labels: np.ndarray, score_grid: np.ndarra
         table[f"{criterion.name}_contribution"] = weights[criterion.name] * sub
     polygons = _polygons(labels, grid, count)
     sites = gpd.GeoDataFrame(table, geometry=polygons, crs=grid.crs)
+    sites[["county", "state"]] = _majority(sites.geometry, analysis.layers["counties"], ["name", "state"])
+    land = analysis.layers.get("federal_land")
+    if land is None:
+        sites["agency"], sites["unit_name"] = "UNKNOWN", None
+    else:
+        sites[["agency", "unit_name"]] = _majority(sites.geometry, land, ["agency", "unit_name"])
+        sites["agency"] = sites["agency"].fillna("UNKNOWN")
     centroids = gpd.GeoSeries(gpd.points_from_xy(x, y), crs=grid.crs).to_crs(STORE_CRS)
     sites["lon"], sites["lat"] = centroids.x.to_numpy(), centroids.y.to_numpy()
     sites["state"] = sites["state"].fillna("??")
@@ -188,9 +174,19 @@ NEAREST_COLUMNS = ("nearest_line_kv", "nearest_line_km", "nearest_substation", "
                    "nearest_substation_km", "nearest_town", "nearest_town_population", "nearest_town_km")
 
 
-def _lookup(values: pd.Series, index: np.ndarray, missing: object = None) -> list[object]:
-    values = values.to_numpy(dtype=object)
-    return [values[i] if i >= 0 and not pd.isna(values[i]) else missing for i in index]
+def _majority(geoms: gpd.GeoSeries, zones: gpd.GeoDataFrame, columns: list[str]) -> pd.DataFrame:
+    """For each geometry, ``columns`` of the zone that covers most of its area (missing where none does)."""
+    pieces = gpd.overlay(
+        gpd.GeoDataFrame({"_site": np.arange(len(geoms))}, geometry=geoms.to_numpy(), crs=geoms.crs),
+        zones[[*columns, zones.geometry.name]].reset_index(drop=True), how="intersection", keep_geom_type=True,
+    )
+    out = pd.DataFrame({c: pd.Series([None] * len(geoms), dtype=object) for c in columns})
+    if len(pieces):
+        pieces["_area"] = pieces.geometry.area
+        best = pieces.sort_values(["_site", "_area"], ascending=[True, False]).drop_duplicates("_site")
+        for column in columns:
+            out.loc[best["_site"].to_numpy(), column] = best[column].astype(object).to_numpy()
+    return out.set_index(geoms.index)
 
 
 def _polygons(labels: np.ndarray, grid: Grid, count: int) -> list[BaseGeometry]:

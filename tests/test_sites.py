@@ -7,7 +7,7 @@ import pytest
 
 from geo.config import SiteRules
 from geo.grid import Grid
-from geo.sites import find_sites, label_mode, label_stats, site_id
+from geo.sites import find_sites, label_stats, site_id
 
 # 1 km cells: 247.1 acres each, so 1,000 acres = 5 cells and 2,500 acres = 10 cells.
 GRID = Grid.covering((0, 0, 10_000, 10_000), 1000)
@@ -53,10 +53,9 @@ def test_site_id_is_stable_and_rounded() -> None:
     assert site_id("NV", 0.0, 0.0).startswith("NV-")
 
 
-def test_label_stats_and_mode() -> None:
+def test_label_stats() -> None:
     labels = np.array([1, 1, 2, 2, 2])
     assert label_stats(labels, np.array([1.0, 3.0, np.nan, 4.0, 6.0]), 2).tolist() == [2.0, 5.0]
-    assert label_mode(labels, np.array([7, 7, 3, 3, -1]), 2).tolist() == [7, 3]
     assert np.isnan(label_stats(np.array([1]), np.array([np.nan]), 1)[0])
 
 
