@@ -43,7 +43,7 @@ class Analysis:
 
     ``raw`` holds each active criterion's raw value on the full grid (float16, NaN
     where unknown). ``eligible`` lists the flat indices of cells no exclusion removes;
-    ``subscores`` are the criteria's 0-1 sub-scores on those cells only.
+    ``subscores`` are the criteria's 0-1 sub-scores on those cells only (float16).
     """
 
     config: Config
@@ -129,7 +129,7 @@ def prepare(config: Config, store: LayerStore, *, on_step: StepCallback | None =
             _blank_outside_coverage(raw[criterion.name], criterion, provenance, grid)
     with step("sub-scores"):
         eligible = np.flatnonzero(exclusions.eligible)
-        subscores = {c.name: c.value_function(raw[c.name].ravel()[eligible]) for c in criteria}
+        subscores = {c.name: c.value_function(raw[c.name].ravel()[eligible]).astype(np.float16) for c in criteria}
     return Analysis(
         config=config, grid=grid, exclusions=exclusions, criteria=criteria, raw=raw, layers=layers,
         provenance=provenance, eligible=eligible,

@@ -46,13 +46,18 @@ class RunResult:
     analysis: Analysis
     sites: gpd.GeoDataFrame
     labels: np.ndarray
-    score_grid: np.ndarray
+    cell_scores: np.ndarray
     record: dict[str, Any]
     output_dir: Path | None = None
 
     @property
     def synthetic(self) -> bool:
         return self.analysis.synthetic
+
+    @property
+    def score_grid(self) -> np.ndarray:
+        """The cell scores on the full grid (float32, NaN where excluded), built on demand."""
+        return self.analysis.score_grid(self.cell_scores)
 
 
 def open_store(path: str | Path | None = None, *, demo_dir: str | Path = DEMO_STORE) -> tuple[LayerStore, bool]:
@@ -92,14 +97,19 @@ def resolve(config: Config | None, store: LayerStore | str | Path | None) -> tup
 
 def rank(analysis: Analysis, weights: dict[str, float] | None = None,
          method: str | None = None) -> tuple[gpd.GeoDataFrame, np.ndarray, np.ndarray]:
-    """Score cells, find and describe sites: the site table, the site labels and the score grid."""
+    """Score cells, find and describe sites.
+
+    Returns the site table, the site labels on the grid, and the scores of the
+    eligible cells (aligned with ``analysis.eligible``).
+    """
     cell_scores = analysis.cell_scores(weights, method)
-    score_grid = analysis.score_grid(cell_scores)
+    suitable = np.zeros(analysis.grid.shape, dtype=bool)
     with np.errstate(invalid="ignore"):
-        suitable = score_grid >= analysis.config.sites.min_cell_score
+        suitable.ravel()[analysis.eligible[cell_scores >= analysis.config.sites.min_cell_score]] = True
     labels = find_sites(suitable, analysis.grid, analysis.config.sites)
-    sites = describe_sites(analysis, labels, score_grid)
-    return sites, labels, score_grid
+    del suitable
+    sites = describe_sites(analysis, labels, cell_scores)
+    return sites, labels, cell_scores
 
 
 def run(
@@ -120,16 +130,16 @@ def run(
     if on_step:
         on_step("sites")
     start = time.perf_counter()
-    sites, labels, score_grid = rank(analysis)
+    sites, labels, cell_scores = rank(analysis)
     analysis.timings["sites"] = round(time.perf_counter() - start, 3)
     run_id = f"{started:%Y%m%dT%H%M%SZ}-{config.name}"
     record = run_record(analysis, sites, run_id, started, layer_store)
-    result = RunResult(analysis, sites, labels, score_grid, record)
+    result = RunResult(analysis, sites, labels, cell_scores, record)
     if runs_dir is not None:
         if on_step:
             on_step("write outputs")
         result.output_dir = write_run(Path(runs_dir), run_id, sites, record, analysis.grid,
-                                      analysis.exclusions.bits, score_grid)
+                                      analysis.exclusions.bits, analysis.eligible, cell_scores)
     return result
 
 

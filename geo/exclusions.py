@@ -79,24 +79,29 @@ def build_exclusions(
     bits = np.zeros(grid.shape, dtype=np.uint8 if len(causes) <= 8 else np.uint16)
 
     inside = rasterize_mask(study_area, grid)
-    bits[~inside] |= 1 << 0
+    _mark(bits, ~inside, 0)
     if config.land.federal_only:
         covered = np.ones(grid.shape, dtype=bool) if ownership_coverage is None else rasterize_mask(
             gpd.GeoDataFrame(geometry=ownership_coverage), grid)
         if config.land.unknown_ownership == "exclude":
-            bits[~covered] |= 1 << 1
+            _mark(bits, ~covered, 1)
         land = layers["federal_land"]
         allowed = land["is_federal"].fillna(False).to_numpy(dtype=bool)
         if config.land.agencies is not None:
             allowed &= land["agency"].isin(config.land.agencies).to_numpy()
         federal = rasterize_mask(land[allowed], grid)
-        bits[covered & ~federal] |= 1 << 2
+        _mark(bits, covered & ~federal, 2)
 
     for i, exclusion in enumerate(configured, start=len(BUILT_IN_CAUSES)):
         mask, text = _exclusion_mask(exclusion, layers, grid, elevation_path)
         descriptions[exclusion.name] = text
-        bits[mask] |= 1 << i
+        _mark(bits, mask, i)
     return ExclusionMap(bits, causes, descriptions)
+
+
+def _mark(bits: np.ndarray, mask: np.ndarray, bit: int) -> None:
+    """Set ``bit`` in ``bits`` where ``mask`` is true, in place."""
+    np.bitwise_or(bits, bits.dtype.type(1 << bit), out=bits, where=mask)
 
 
 def _available(exclusion: Exclusion, layers: Mapping[str, gpd.GeoDataFrame],

@@ -556,10 +556,11 @@ def build_map(result: RunResult, *, scenarios: Mapping[str, gpd.GeoDataFrame] | 
         counties = for_display(layers["counties"], outline_tol)
         tips = [f"{esc(n)} County, {esc(s)}" for n, s in zip(counties["name"], counties["state"])]
         add(_geojson(_collection(counties, {"tip": tips}), "County outlines", lambda f: {
-            "color": "#666666", "weight": 0.8, "fill": False}), "County outlines")
+            "color": "#666666", "weight": 0.8, "fill": False, "className": "geo-county"}), "County outlines")
     states = for_display(layers["states"], outline_tol)
     add(_geojson(_collection(states, {}), "State outlines", lambda f: {
-        "color": "#222222", "weight": 2.2, "fill": False, "interactive": False}), "State outlines")
+        "color": "#222222", "weight": 2.2, "fill": False, "interactive": False, "className": "geo-state"}),
+        "State outlines")
     legend.append(_legend_section("Boundaries", [_swatch("#222222", "state", line=2.2),
                                                  _swatch("#666666", "county", line=0.8)]))
 

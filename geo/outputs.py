@@ -39,7 +39,7 @@ SCORE_NODATA = 255
 
 def write_run(
     runs_dir: Path, run_id: str, sites: gpd.GeoDataFrame, record: dict[str, Any], grid: Grid,
-    exclusion_bits: np.ndarray, score_grid: np.ndarray,
+    exclusion_bits: np.ndarray, eligible: np.ndarray, cell_scores: np.ndarray,
 ) -> Path:
     """Write every output of a run atomically and point ``LATEST`` at it; returns the run folder."""
     runs_dir.mkdir(parents=True, exist_ok=True)
@@ -49,7 +49,9 @@ def write_run(
     try:
         write_site_table(sites, staging)
         _write_raster(staging / EXCLUSIONS_TIF, exclusion_bits, grid, exclusion_bits.dtype.name, nodata=None)
-        scaled = np.where(np.isnan(score_grid), SCORE_NODATA, np.round(score_grid * SCORE_SCALE)).astype(np.uint8)
+        scaled = np.full(grid.shape, SCORE_NODATA, dtype=np.uint8)
+        known = ~np.isnan(cell_scores)
+        scaled.ravel()[eligible[known]] = np.round(cell_scores[known] * SCORE_SCALE).astype(np.uint8)
         _write_raster(staging / SCORES_TIF, scaled, grid, "uint8", nodata=SCORE_NODATA)
         (staging / RUN_RECORD).write_text(json.dumps(record, indent=2, default=str), encoding="utf-8")
         if final.exists():

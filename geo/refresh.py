@@ -8,7 +8,8 @@ clipped to the states.
 
 A run keeps a small journal in the download cache. When a run is interrupted or some
 layers fail, running the same command again (within :data:`RESUME_HOURS`) skips the
-layers that were already stored and reuses every completed download. A download whose
+layers that were already stored, reuses every completed download and asks the services
+only for the query pages and Overpass tiles it does not have yet. A download whose
 publisher gives no checksum is fetched again once it is older than :data:`RESUME_HOURS`,
 so that a later refresh sees the current file.
 """
@@ -37,7 +38,7 @@ from geo.provenance import utc_now
 from geo.schema import SCHEMAS, schema_for
 from geo.sources import arcgis, bulk, overpass
 from geo.sources.base import CLIP_MARGIN_KM, NormalizeContext, NormalizedLayer
-from geo.sources.http import make_session
+from geo.sources.http import ResponseCache, make_session
 from geo.sources.registry import Registry, Source, load_registry
 from geo.store import LayerStore, atomic_write_text
 from geo.types import ANALYSIS_CRS, STATE_FIPS, STORE_CRS
@@ -426,9 +427,15 @@ class _OnlineRun:
         except Exception as exc:  # one layer failing must not stop the others
             return _failure(layer, label, exc, started)
         self.journal.record(layer, label, count)
+        for source in sources:  # stored: the answers kept for resuming are no longer needed
+            self._answers(source).clear()
         if layer in BOUNDARY_LAYERS:
             self.ctx = _with_boundaries(self.ctx, layer, self.store.read(layer))
         return RefreshOutcome(layer, label, "ok", count, time.monotonic() - started)
+
+    def _answers(self, source: Source) -> ResponseCache:
+        """The checked service answers of ``source``, kept so that a re-run resumes its queries."""
+        return ResponseCache(self.store.cache_dir / "answers" / source.id, max_age=timedelta(hours=RESUME_HOURS))
 
     def _first(self, layer: str, sources: list[Source]) -> tuple[NormalizedLayer, str]:
         errors = []
@@ -442,6 +449,7 @@ class _OnlineRun:
 
     def _normalized(self, layer: str, source: Source) -> NormalizedLayer:
         fetched = self._fetch(layer, source)
+        self._answers(source).clear()  # complete: only an interrupted fetch resumes from its answers
         normalized = self.normalizer(source.id, fetched.raw, self.ctx)
         if normalized.layer != layer:
             raise GeoError(f"source {source.id!r} was normalised to layer {normalized.layer!r}, not {layer!r}")
@@ -470,7 +478,7 @@ class _OnlineRun:
         if source.protocol == "overpass":
             assert bbox is not None
             frame = overpass.substations(self.session, bbox, url=source.url or overpass.DEFAULT_URL,
-                                         progress=report("tiles"))
+                                         progress=report("tiles"), cache=self._answers(source))
             return _Fetched(frame, source.url or overpass.DEFAULT_URL)
         if source.url_template is not None:
             return self._tiles(source, bbox, report("tiles"))
@@ -504,6 +512,7 @@ class _OnlineRun:
                 self.session, url, where=source.resolve_where(self.ctx.states), bbox=bbox,
                 out_fields=source.out_fields, fmt=fmt, page_size=source.page_size,
                 progress=lambda done, total, base=base: report(base + done, None),
+                cache=self._answers(source),
             )
             done_before += len(frame)
             frames.append(frame)

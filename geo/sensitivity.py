@@ -134,7 +134,9 @@ class SiteFollower:
         out = np.full(self.n_sites, np.inf)
         if count == 0 or self.n_sites == 0:
             return out, count
-        draw_rank = rank_labels(labels[analysis.eligible].astype(np.int64), scores, count)
+        on_eligible = labels[analysis.eligible]
+        in_site = on_eligible > 0
+        draw_rank = rank_labels(on_eligible[in_site].astype(np.int64), scores[in_site], count)
         covering = labels[self._cells].astype(np.int64)
         inside = covering > 0
         share = np.bincount(self._base_of[inside], minlength=self.n_sites + 1)[1:] / self._sizes

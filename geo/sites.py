@@ -109,7 +109,7 @@ def label_stats(labels_flat: np.ndarray, values_flat: np.ndarray, count: int) ->
     return means[1:]
 
 
-def describe_sites(analysis: Analysis, labels: np.ndarray, score_grid: np.ndarray) -> gpd.GeoDataFrame:
+def describe_sites(analysis: Analysis, labels: np.ndarray, cell_scores: np.ndarray) -> gpd.GeoDataFrame:
     """The site table: one row per labelled site, ranked, with the breakdown behind its score.
 
     Columns: ``rank``, ``site_id``, ``score``, ``area_acres``, ``state``, ``county``,
@@ -131,7 +131,7 @@ def describe_sites(analysis: Analysis, labels: np.ndarray, score_grid: np.ndarra
     rows, cols = np.divmod(cells, grid.width)
     x, y = grid.cell_centres(label_stats(site_of, rows, count), label_stats(site_of, cols, count))
     table: dict[str, object] = {
-        "score": label_stats(site_of, score_grid.ravel()[cells], count),
+        "score": _site_scores(analysis, labels, cell_scores, count),
         "area_acres": n_cells * grid.cell_acres,
         "n_cells": n_cells,
     }
@@ -160,6 +160,13 @@ def describe_sites(analysis: Analysis, labels: np.ndarray, score_grid: np.ndarra
     sites.insert(0, "rank", np.arange(1, len(sites) + 1))
     sites = sites.reset_index(drop=True).to_crs(STORE_CRS)
     return sites[[*columns, "geometry"]]
+
+
+def _site_scores(analysis: Analysis, labels: np.ndarray, cell_scores: np.ndarray, count: int) -> np.ndarray:
+    """Mean cell score per site, from the scores of eligible cells."""
+    site_of = labels.ravel()[analysis.eligible]
+    in_site = site_of > 0
+    return label_stats(site_of[in_site], cell_scores[in_site], count)
 
 
 def _site_columns(analysis: Analysis) -> list[str]:

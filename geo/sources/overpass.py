@@ -17,7 +17,7 @@ import requests
 from shapely.geometry import Point
 
 from geo.errors import FetchError
-from geo.sources.http import get_json
+from geo.sources.http import ResponseCache, get_json
 from geo.types import STORE_CRS
 
 log = logging.getLogger(__name__)
@@ -65,10 +65,13 @@ def substations(
     tile_deg: float = 2.0,
     timeout_s: int = 180,
     progress: Progress | None = None,
+    cache: ResponseCache | None = None,
 ) -> gpd.GeoDataFrame:
     """Substations inside ``bbox`` (EPSG:4326) as points with their OSM tags.
 
-    Ways and relations are placed at the centre Overpass computes for them.
+    Ways and relations are placed at the centre Overpass computes for them. With a
+    ``cache``, every complete tile is kept, so a run again after an interruption queries
+    only the tiles still missing.
 
     Returns
     -------
@@ -84,11 +87,15 @@ def substations(
     seen: dict[tuple[str, int], dict[str, Any]] = {}
     for done, (west, south, east, north) in enumerate(boxes, start=1):
         query = substation_query(south, west, north, east, timeout_s)
-        payload = get_json(session, url, method="POST", data={"data": query},
-                           timeout=(15.0, timeout_s + 30.0))
-        remark = str(payload.get("remark") or "")
-        if "error" in remark.lower():
-            raise FetchError(f"{url}: Overpass tile {(west, south, east, north)} incomplete: {remark}")
+        form = {"data": query}
+        payload = cache.get(url, data=form) if cache is not None else None
+        if payload is None:
+            payload = get_json(session, url, method="POST", data=form, timeout=(15.0, timeout_s + 30.0))
+            remark = str(payload.get("remark") or "")
+            if "error" in remark.lower():
+                raise FetchError(f"{url}: Overpass tile {(west, south, east, north)} incomplete: {remark}")
+            if cache is not None:
+                cache.put(url, payload, data=form)
         for element in payload.get("elements") or []:
             row = _element_row(element)
             if row is not None:
