@@ -22,6 +22,19 @@ OWNERSHIP_UNKNOWN = "ownership_unknown"
 NOT_FEDERAL = "not_federal"
 BUILT_IN_CAUSES = (OUTSIDE_STUDY_AREA, OWNERSHIP_UNKNOWN, NOT_FEDERAL)
 
+#: How exclusion descriptions name the features of each layer.
+LAYER_NOUNS = {
+    "protected": "a protected area (park, wilderness or other designation)",
+    "urban": "an urban area",
+    "places": "a town",
+    "water_bodies": "a lake or reservoir",
+    "roads": "a road",
+    "rail": "a railroad",
+    "transmission": "a transmission line",
+    "substations": "a substation",
+    "power_plants": "a power plant",
+}
+
 CAUSE_TEXT = {
     OUTSIDE_STUDY_AREA: "outside the states analysed",
     OWNERSHIP_UNKNOWN: "land ownership unknown: no ownership data covers this place",
@@ -121,9 +134,9 @@ def _exclusion_mask(exclusion: Exclusion, layers: Mapping[str, gpd.GeoDataFrame]
     frame = select_features(exclusion, exclusion.layer, layers[exclusion.layer])
     if exclusion.buffer_m > 0:
         frame = gpd.GeoDataFrame(geometry=frame.geometry.buffer(exclusion.buffer_m), crs=frame.crs)
-    text = f"{exclusion.layer.replace('_', ' ')}"
+    text = LAYER_NOUNS.get(exclusion.layer, exclusion.layer.replace("_", " "))
     if exclusion.min_population:
         text += f" of at least {exclusion.min_population:,} people"
     if exclusion.buffer_m:
-        text += f" or within {exclusion.buffer_m:g} m of one"
+        text += f", or within {exclusion.buffer_m:,.0f} m of one"
     return rasterize_mask(frame, grid), text

@@ -98,7 +98,7 @@ def overview_png(result: RunResult, top: int) -> bytes:
         layers["fiber"].plot(ax=ax, color="#00838f", linewidth=1.2, linestyle="--", zorder=4)
         handles.append(Line2D([], [], color="#00838f", linestyle="--", label="fiber"))
     if "substations" in layers:
-        layers["substations"].plot(ax=ax, marker="o", markersize=14, facecolor="white", edgecolor="#4a1486",
+        layers["substations"].plot(ax=ax, marker="o", markersize=7, facecolor="white", edgecolor="#4a1486",
                                    zorder=5)
         handles.append(Line2D([], [], marker="o", color="#4a1486", markerfacecolor="white", linestyle="",
                               label="substation"))

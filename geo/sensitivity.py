@@ -251,14 +251,24 @@ class SensitivityResult:
     settings: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> pd.DataFrame:
-        """How many of the base top N stay in the top N for each sweep step and left-out criterion."""
+        """Per criterion, how many of the base top N stay in the top N at each sweep step and when it is left out.
+
+        One row per criterion: ``criterion``, ``weight``, then one column per sweep
+        change (e.g. ``-50%``) and ``left out``, each holding the count kept; the
+        number of sites in the base top N is in ``settings["top_n"]`` (or fewer when
+        the run has fewer sites).
+        """
         top_n = self.settings["top_n"]
+        changes = [f"{c:+.0%}" for c in self.settings["sweep_changes"]]
         rows = []
-        for (criterion, change), part in self.sweep.groupby(["criterion", "change"], sort=False):
-            rows.append({"variant": f"{criterion} {change:+.0%}", **_kept(part, top_n)})
-        for criterion, part in self.leave_one_out.groupby("criterion", sort=False):
-            rows.append({"variant": f"without {criterion}", **_kept(part, top_n)})
-        return pd.DataFrame(rows, columns=["variant", "top_n_kept", "top_n_size"])
+        for criterion in self.criteria:
+            row: dict[str, Any] = {"criterion": criterion, "weight": self.base_weights[criterion]}
+            swept = self.sweep[self.sweep["criterion"] == criterion]
+            for change, label in zip(self.settings["sweep_changes"], changes):
+                row[label] = _kept(swept[np.isclose(swept["change"].astype(float), change)], top_n)
+            row["left out"] = _kept(self.leave_one_out[self.leave_one_out["criterion"] == criterion], top_n)
+            rows.append(row)
+        return pd.DataFrame(rows, columns=["criterion", "weight", *changes, "left out"])
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready record: settings, weights, the site table (no geometry), sweeps and summary."""
@@ -273,9 +283,11 @@ class SensitivityResult:
         }
 
 
-def _kept(part: pd.DataFrame, top_n: int) -> dict[str, int]:
-    base_top = part[part["base_rank"] <= top_n]
-    return {"top_n_kept": int((base_top["rank"] <= top_n).sum()), "top_n_size": int(len(base_top))}
+def _kept(part: pd.DataFrame, top_n: int) -> int | None:
+    """Sites of the base top N still in the top N (None when the variant was not run)."""
+    if part.empty:
+        return None
+    return int(((part["base_rank"] <= top_n) & (part["rank"] <= top_n)).sum())
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:

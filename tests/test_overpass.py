@@ -10,7 +10,7 @@ from werkzeug import Request, Response
 
 from geo.errors import FetchError
 from geo.sources import overpass
-from geo.sources.http import HttpSettings, make_session
+from geo.sources.http import HttpSettings, ResponseCache, make_session
 
 ELEMENTS = [
     {"type": "node", "id": 1, "lat": 35.2, "lon": -114.1,
@@ -99,3 +99,25 @@ def test_busy_server_is_retried(httpserver, session):
     httpserver.expect_request("/api/interpreter", method="POST").respond_with_handler(FakeOverpass())
     frame = overpass.substations(session, (-115.0, 35.0, -114.0, 36.0), url=httpserver.url_for("/api/interpreter"))
     assert frame["osm_id"].tolist() == [1]
+
+
+def test_an_interrupted_run_queries_only_the_missing_tiles(httpserver, session, tmp_path):
+    cache = ResponseCache(tmp_path / "answers")
+    server = FakeOverpass()
+    calls = {"n": 0}
+
+    def flaky(request: Request) -> Response:
+        calls["n"] += 1
+        if calls["n"] == 3:  # the third tile times out on the server
+            return Response(json.dumps({"elements": [], "remark": "runtime error: Query timed out"}),
+                            content_type="application/json")
+        return server(request)
+
+    httpserver.expect_request("/api/interpreter", method="POST").respond_with_handler(flaky)
+    box, url = (-115.0, 33.0, -111.0, 37.0), httpserver.url_for("/api/interpreter")
+    with pytest.raises(FetchError, match="runtime error"):
+        overpass.substations(session, box, url=url, cache=cache)
+    assert len(cache) == 2  # the incomplete tile is not kept
+    frame = overpass.substations(session, box, url=url, cache=cache)
+    assert calls["n"] == 3 + 2  # the re-run asked only for the third and fourth tiles
+    assert sorted(frame["osm_id"]) == [1, 2, 4]

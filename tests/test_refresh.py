@@ -49,26 +49,37 @@ class FakeLines:
 
     def __init__(self, n: int = 10) -> None:
         self.n = n
+        self.max_records = 2000
         self.fault: Response | None = None
+        self.fault_offset: int | None = None  # the fault answers only this page (None: every page)
         self.delay = 0.0
         self.queries = 0
+        self.offsets: list[int] = []
 
     def metadata(self, request: Request) -> Response:
         return _json({"name": "Transmission_Lines", "type": "Feature Layer", "objectIdField": "OBJECTID",
-                      "maxRecordCount": 2000, "advancedQueryCapabilities": {"supportsPagination": True},
+                      "maxRecordCount": self.max_records,
+                      "advancedQueryCapabilities": {"supportsPagination": True},
                       "supportedQueryFormats": "JSON, geoJSON, PBF"})
 
     def query(self, request: Request) -> Response:
         self.queries += 1
+        offset = int(request.args.get("resultOffset", 0))
+        count = int(request.args.get("resultRecordCount", self.max_records))
+        self.offsets.append(offset)
         if self.delay:
             time.sleep(self.delay)
-        if self.fault is not None:
+        if self.fault is not None and self.fault_offset in (None, offset):
             return self.fault
+        ids = range(1, self.n + 1)[offset : offset + count]
         features = [{"type": "Feature", "id": i,
                      "geometry": {"type": "LineString", "coordinates": [[-117 + i / 100, 38], [-116, 39]]},
                      "properties": {"OBJECTID": i, "VOLTAGE": 345.0, "STATUS": "IN SERVICE"}}
-                    for i in range(1, self.n + 1)]
-        return _json({"type": "FeatureCollection", "features": features})
+                    for i in ids]
+        out: dict[str, Any] = {"type": "FeatureCollection", "features": features}
+        if offset + count < self.n:
+            out["properties"] = {"exceededTransferLimit": True}
+        return _json(out)
 
 
 def _json(payload: Any) -> Response:
@@ -446,3 +457,18 @@ def test_an_interrupted_refresh_keeps_the_previous_layer_and_resumes(stored, ser
     assert [(o.layer, o.status) for o in outcomes] == [("states", "skipped"), ("transmission", "ok")]
     assert stored.version("states") == states_version
     assert stored.provenance("transmission").feature_count == 12
+
+
+def test_a_rerun_resumes_an_interrupted_paged_query(stored, served, lines):
+    lines.max_records, lines.n = 4, 11
+    lines.fault, lines.fault_offset = Response("Service Unavailable", status=503), 8
+    failed = run(stored, served["registry"], layers=["transmission"])
+    assert failed[0].status == "failed" and "HTTP 503" in failed[0].message
+    answers = stored.cache_dir / "answers" / "hifld_transmission"
+    assert len(list(answers.glob("*.json.gz"))) == 2  # the pages at offsets 0 and 4
+    lines.fault = None
+    lines.offsets.clear()
+    done = run(stored, served["registry"], layers=["transmission"])
+    assert done[0].status == "ok" and done[0].features == 11
+    assert lines.offsets == [8]  # only the missing page was asked for
+    assert not answers.exists()  # stored: the kept answers are gone

@@ -48,11 +48,13 @@ def cli() -> None:
 def _register() -> None:
     from geo.cli.explain import explain
     from geo.cli.layers import layers as layers_command
+    from geo.cli.map import map_command
     from geo.cli.refresh import refresh_command
+    from geo.cli.report import report_command
     from geo.cli.run import rank, run
     from geo.cli.score import score
 
-    for command in (run, rank, score, explain, refresh_command, layers_command):
+    for command in (run, rank, score, explain, refresh_command, layers_command, map_command, report_command):
         cli.add_command(command)
 
 

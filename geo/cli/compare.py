@@ -107,7 +107,7 @@ def print_comparison(comparison: ComparisonResult) -> None:
         console.print(table)
     for name, only in comparison.only_in.items():
         console.print(f"only in the top {n} of {name}: {', '.join(only) if only else 'none'}")
-    console.print("[dim]'-' = not a site there; sites are the same land when they overlap by at least half.[/]")
+    console.print("[dim]'-' = no site there is the same land (sites are the same land when they overlap by at least half of the smaller).[/]")
 
 
 def _num(value: float) -> str:

@@ -40,8 +40,8 @@ def result_from_run(folder: Path, on_step: StepCallback | None = None) -> api.Ru
     if changed:
         log.warning("layers %s changed in %s since run %s; the map shows their current data",
                     changed, store_root, folder.name)
-    _, labels, score_grid = api.rank(analysis)
-    return api.RunResult(analysis, sites, labels, score_grid, record, output_dir=folder)
+    _, labels, cell_scores = api.rank(analysis)
+    return api.RunResult(analysis, sites, labels, cell_scores, record, output_dir=folder)
 
 
 def load_result(ctx: click.Context, run_dir: Path | None, runs_dir: Path, config_path: Path | None,

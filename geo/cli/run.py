@@ -13,6 +13,8 @@ from geo.cli.options import (config_option, configure_logging, preset_option, st
                              verbosity)
 from geo.cli.progress import step_progress
 from geo.config import Config, load_config
+from geo.maps import write_map
+from geo.report import write_report
 
 console = Console(width=max(Console().width, 110))
 
@@ -79,11 +81,17 @@ def run(config_path: Path | None, preset: str | None, states: str | None, resolu
     """Rank candidate sites, write the site table, run record and map, and print the top sites."""
     configure_logging(verbose, quiet)
     config = config_from_options(config_path, preset, states, resolution)
-    with step_progress(len(config.criteria) + 7, enabled=quiet == 0) as on_step:
+    with step_progress(len(config.criteria) + 9, enabled=quiet == 0) as on_step:
         result = api.run(config, store, runs_dir=runs_dir, on_step=on_step)
+        on_step("map")
+        map_path = write_map(result)
+        on_step("report")
+        report_path = write_report(result)
     if quiet == 0:
         print_sites(result, top)
     click.echo(f"outputs: {result.output_dir}")
+    click.echo(f"map:     {map_path}")
+    click.echo(f"report:  {report_path}")
 
 
 @click.command()

@@ -85,11 +85,13 @@ def print_sensitivity(result: api.RunResult, outcome: SensitivityResult) -> None
         )
     console.print(table)
     summary = outcome.summary()
-    variants = Table(title=f"Sites of the top {top_n} that stay in it when one weight changes")
-    variants.add_column("variant")
-    variants.add_column("kept", justify="right")
+    size = min(top_n, len(sites))
+    variants = Table(title=f"Sites of the top {size} still in it when one weight changes")
+    for column in summary.columns:
+        variants.add_column(column, justify="left" if column == "criterion" else "right")
     for _, row in summary.iterrows():
-        variants.add_row(row["variant"], f"{row['top_n_kept']}/{row['top_n_size']}")
+        cells = ["-" if pd.isna(v) else f"{int(v)}/{size}" for v in row.iloc[2:]]
+        variants.add_row(row["criterion"], f"{row['weight']:.2f}", *cells)
     console.print(variants)
     timings = settings["timings"]
     console.print(f"[dim]{settings['draws']} draws in {timings['draws_s']:.1f} s "

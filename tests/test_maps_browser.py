@@ -1,0 +1,136 @@
+"""The map rendered in headless Chromium with every network request blocked.
+
+Needs Debian's ``chromium`` at /usr/bin/chromium and the ``playwright`` package
+(never a browser playwright downloads); skipped when either is missing.
+Screenshots are kept in ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from geo.api import RunResult
+from geo.maps import write_map
+
+from test_maps import make_hostile
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+pytestmark = pytest.mark.browser
+sync_api = pytest.importorskip("playwright.sync_api")
+if not CHROMIUM.is_file():
+    pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield browser
+        browser.close()
+
+
+class Page:
+    """A map opened offline, with what it logged and any dialog it tried to open."""
+
+    def __init__(self, browser: Any, path: Path) -> None:
+        self.page = browser.new_page(viewport={"width": 1400, "height": 900})
+        self.errors: list[str] = []
+        self.dialogs: list[str] = []
+        self.blocked: list[str] = []
+        own = path.resolve().as_uri()
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("dialog", self._dialog)
+        self.page.route("**/*", self._route(own))
+        self.page.goto(own, wait_until="load")
+        self.page.wait_for_function("window.GEO_MAP !== undefined")
+
+    def _dialog(self, dialog: Any) -> None:
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def _route(self, own: str) -> Any:
+        def handle(route: Any) -> None:
+            if route.request.url == own:
+                route.continue_()
+            else:
+                self.blocked.append(route.request.url)
+                route.abort()
+        return handle
+
+
+@pytest.fixture(scope="module")
+def map_path(demo_result: RunResult, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_map(demo_result, tmp_path_factory.mktemp("browser") / "map.html")
+
+
+def test_map_loads_offline_with_sites_layers_and_popup(browser: Any, map_path: Path,
+                                                       demo_result: RunResult) -> None:
+    view = Page(browser, map_path)
+    page = view.page
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "map-offline.png"))
+    assert view.errors == []
+    assert view.blocked == []  # nothing even tried to reach the network
+    sites = demo_result.sites
+    assert page.locator(".leaflet-sites-pane path.leaflet-interactive").count() == len(sites)
+    layers = page.evaluate("window.GEO_MAP.layers")
+    labels = [t.strip() for t in page.locator(".leaflet-control-layers label").all_inner_texts()]
+    assert labels[:3] == ["No basemap (works offline)", "OpenStreetMap (needs a network)",
+                          "Topographic (needs a network)"]
+    assert sorted(labels[3:]) == sorted(layers)
+    assert {"Candidate sites (ranked)", "Federal land by managing agency", "Water stress",
+            "Transmission lines by voltage", "State outlines"} <= set(layers)
+    assert page.locator(".leaflet-control-scale").count() == 1
+    assert page.locator(".leaflet-control-measure").count() == 1
+    assert page.locator(".leaflet-control-zoom-fullscreen").count() == 1
+    assert page.locator(".geo-legend").count() == 1
+    # state outlines are vector paths, drawn though no tile loads
+    analysis = demo_result.analysis
+    assert page.locator("path.geo-state").count() == len(analysis.layers["states"]) > 0
+    assert page.locator("path.geo-county").count() == len(analysis.layers["counties"])
+
+    page.locator("path.geo-site-rank-1").click(force=True)
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for()
+    text = popup.inner_text()
+    first = sites.iloc[0]
+    assert f"Rank 1 of {len(sites)}" in text
+    assert f"Score {first['score']:.3f}" in text
+    assert "Layers used" in text
+    page.screenshot(path=str(ARTIFACTS / "map-popup.png"))
+    assert view.errors == []
+    page.close()
+
+
+def test_hostile_values_run_no_script(browser: Any, demo_result: RunResult, tmp_path: Path) -> None:
+    path = write_map(make_hostile(demo_result), tmp_path / "hostile.html")
+    view = Page(browser, path)
+    page = view.page
+    scripts = page.evaluate("document.scripts.length")
+    opened = page.evaluate("""() => {
+        let n = 0;
+        window.GEO_MAP.map.eachLayer(layer => {
+            if (layer.getTooltip && layer.getTooltip()) { layer.openTooltip(); n++; }
+            if (layer.getPopup && layer.getPopup()) { layer.openPopup(); n++; }
+        });
+        return n;
+    }""")
+    page.wait_for_timeout(300)
+    assert opened > len(demo_result.sites)
+    assert page.evaluate("window.__pwned") is None
+    assert page.locator("img[src='x']").count() == 0
+    assert page.evaluate("document.scripts.length") == scripts  # no element was injected
+    assert view.dialogs == []
+    assert "img src=x" in page.locator(".leaflet-control-layers").inner_text()  # shown as text
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "map-hostile.png"))
+    page.close()
