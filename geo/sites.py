@@ -117,8 +117,9 @@ def describe_sites(analysis: Analysis, labels: np.ndarray, cell_scores: np.ndarr
     ``<name>_score`` (mean sub-score), ``<name>_value`` (mean raw value, in the
     criterion's unit) and ``<name>_contribution`` (its share of the score), then the
     nearest features (``nearest_line_kv``, ``nearest_line_km``, ``nearest_substation``,
-    ``nearest_substation_km``, ``nearest_town``, ``nearest_town_km``). The geometry is
-    the site polygon in EPSG:4326.
+    ``nearest_substation_km``, ``nearest_town``, ``nearest_town_km``) and ``caveats``
+    (the synthetic, proxy or partial layers behind every score). The geometry is the
+    site polygon in EPSG:4326.
     """
     count = int(labels.max())
     columns = _site_columns(analysis)
@@ -156,6 +157,7 @@ def describe_sites(analysis: Analysis, labels: np.ndarray, cell_scores: np.ndarr
     sites["state"] = sites["state"].fillna("??")
     sites["site_id"] = [site_id(st, cx, cy) for st, cx, cy in zip(sites["state"], x, y)]
     _add_nearest(sites, analysis)
+    sites["caveats"] = data_caveats(analysis)
     sites = sites.sort_values(["score", "area_acres", "site_id"], ascending=[False, False, True], kind="stable")
     sites.insert(0, "rank", np.arange(1, len(sites) + 1))
     sites = sites.reset_index(drop=True).to_crs(STORE_CRS)
@@ -174,7 +176,14 @@ def _site_columns(analysis: Analysis) -> list[str]:
                "lon", "lat"]
     for criterion in analysis.criteria:
         columns += [f"{criterion.name}_score", f"{criterion.name}_value", f"{criterion.name}_contribution"]
-    return columns + list(NEAREST_COLUMNS)
+    return columns + list(NEAREST_COLUMNS) + ["caveats"]
+
+
+def data_caveats(analysis: Analysis) -> str:
+    """One line naming every synthetic, proxy or partial layer behind the analysis ('' when none)."""
+    if analysis.synthetic and all(p.synthetic for p in analysis.provenance.values()):
+        return "SYNTHETIC demo data: every layer is made up"
+    return "; ".join(f"{name}: {p.caveat}" for name, p in analysis.provenance.items() if p.caveat)
 
 
 NEAREST_COLUMNS = ("nearest_line_kv", "nearest_line_km", "nearest_substation", "nearest_substation_kv",

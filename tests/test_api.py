@@ -69,3 +69,8 @@ def test_empty_store_falls_back_to_demo(tmp_path) -> None:
     store, demo = open_store(tmp_path / "empty", demo_dir=tmp_path / "demo")
     assert demo and store.has("federal_land")
     assert all(p.synthetic for p in store.provenances().values())
+
+
+def test_every_output_row_says_synthetic(demo_result) -> None:
+    csv = pd.read_csv(demo_result.output_dir / SITES_CSV)
+    assert csv["caveats"].str.contains("SYNTHETIC").all()
