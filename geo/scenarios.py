@@ -236,9 +236,9 @@ def compare(configs: Sequence[Config], store: LayerStore | str | None = None, *,
             analysis = _reuse(prepared[key], config)
         else:
             analysis = prepared[key] = prepare(config, layer_store)
-        sites, labels, score_grid = rank(analysis)
+        sites, labels, cell_scores = rank(analysis)
         record = run_record(analysis, sites, f"{started:%Y%m%dT%H%M%SZ}-{name}", started, layer_store)
-        results[name] = RunResult(analysis, sites, labels, score_grid, record)
+        results[name] = RunResult(analysis, sites, labels, cell_scores, record)
     return _compare_tables({n: r.sites for n, r in results.items()}, results, top_n)
 
 

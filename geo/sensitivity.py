@@ -111,15 +111,17 @@ class SiteFollower:
         The prepared analysis (its sub-scores are reused for every set of weights).
     base_labels
         Grid of base sites, label ``k`` = row ``k - 1`` of the base site table.
+    n_sites
+        Rows of the base site table (default: the highest label).
     """
 
-    def __init__(self, analysis: Analysis, base_labels: np.ndarray) -> None:
+    def __init__(self, analysis: Analysis, base_labels: np.ndarray, n_sites: int | None = None) -> None:
         self.analysis = analysis
         cells = np.flatnonzero(base_labels)
         base_of = base_labels.ravel()[cells].astype(np.int64)
         order = np.argsort(base_of, kind="stable")
         self._cells, self._base_of = cells[order], base_of[order]
-        self.n_sites = int(base_labels.max())
+        self.n_sites = int(base_labels.max(initial=0)) if n_sites is None else n_sites
         self._sizes = np.bincount(self._base_of, minlength=self.n_sites + 1)[1:]
 
     def ranks(self, weights: Mapping[str, float]) -> tuple[np.ndarray, int]:
@@ -139,7 +141,8 @@ class SiteFollower:
         draw_rank = rank_labels(on_eligible[in_site].astype(np.int64), scores[in_site], count)
         covering = labels[self._cells].astype(np.int64)
         inside = covering > 0
-        share = np.bincount(self._base_of[inside], minlength=self.n_sites + 1)[1:] / self._sizes
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.bincount(self._base_of[inside], minlength=self.n_sites + 1)[1:] / self._sizes
         keys, counts = np.unique(self._base_of[inside] * (count + 1) + covering[inside], return_counts=True)
         pair_base, pair_draw = np.divmod(keys, count + 1)
         pair_rank = draw_rank[pair_draw - 1]
@@ -348,7 +351,7 @@ def sensitivity(
     sites = result.sites
     site_ids = sites["site_id"].to_numpy(dtype=object)
     base_rank = sites["rank"].to_numpy(dtype=np.int64)
-    follower = SiteFollower(analysis, site_labels(sites, analysis))
+    follower = SiteFollower(analysis, site_labels(sites, analysis), n_sites=len(sites))
     timings: dict[str, float] = {}
 
     start = time.perf_counter()

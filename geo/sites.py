@@ -147,6 +147,8 @@ def describe_sites(analysis: Analysis, labels: np.ndarray, cell_scores: np.ndarr
     sites = gpd.GeoDataFrame(table, geometry=polygons, crs=grid.crs)
     sites[["county", "state"]] = _majority(sites.geometry, analysis.layers["counties"], ["name", "state"])
     land = analysis.layers.get("federal_land")
+    if land is not None and analysis.config.land.federal_only:
+        land = land[land["is_federal"].fillna(False).to_numpy(dtype=bool)]  # the land the sites stand on
     if land is None:
         sites["agency"], sites["unit_name"] = "UNKNOWN", None
     else:

@@ -29,8 +29,9 @@ def test_sensitivity_prints_robustness_and_writes_every_format(in_tmp: Path, dem
     args = ["--store", str(demo_store.root), "--draws", "10", "--top-n", "5", "--seed", "2"]
     result = runner.invoke(sensitivity, [*args, "-o", "robust.csv"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    assert "SYNTHETIC DEMO DATA" in result.output and "most sensitive to" in result.output
+    assert "SYNTHETIC DEMO DATA" in result.output and "Robustness of the top 5" in result.output
     table = pd.read_csv(in_tmp / "robust.csv")
+    assert table["site_id"].iloc[0] in result.output
     assert set(ROBUSTNESS_COLUMNS) <= set(table.columns)
     again = runner.invoke(sensitivity, [*args, "-q", "-o", "robust.json"], catch_exceptions=False)
     assert again.exit_code == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
@@ -80,8 +81,6 @@ def test_validate_labelled_places_on_the_demo(demo_store: LayerStore, demo_resul
     low_cells = demo_result.analysis.eligible[np.argsort(cells)[:6]]
     rows, cols = np.divmod(low_cells, demo_result.analysis.grid.width)
     x, y = demo_result.analysis.grid.cell_centres(rows, cols)
-    import geopandas as gpd
-
     low = gpd.GeoSeries(gpd.points_from_xy(x, y), crs=demo_result.analysis.grid.crs).to_crs("EPSG:4326")
     table = pd.concat([
         pd.DataFrame({"lon": sites["lon"].head(6), "lat": sites["lat"].head(6), "known_good": "yes"}),
