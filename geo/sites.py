@@ -38,7 +38,8 @@ def find_sites(suitable: np.ndarray, grid: Grid, rules: SiteRules) -> np.ndarray
     ``rules.min_area_acres``; a region larger than ``rules.max_area_acres`` is cut
     by recursive bisection along its longer side into parts no larger than the
     maximum, and each part keeps only its connected pieces that still reach the
-    minimum. The numbering is deterministic (row-major order of regions).
+    minimum. The numbering is deterministic: whole regions first in row-major order,
+    then the parts of split regions.
     """
     min_cells = max(1, math.ceil(rules.min_area_acres / grid.cell_acres))
     max_cells = max(min_cells, math.floor(rules.max_area_acres / grid.cell_acres))
@@ -46,21 +47,15 @@ def find_sites(suitable: np.ndarray, grid: Grid, rules: SiteRules) -> np.ndarray
     if count == 0:
         return regions
     sizes = np.bincount(regions.ravel(), minlength=count + 1)
-    # Sites are numbered in place with negative ids, so that a new id never meets an
-    # unvisited region's; the signs are flipped at the end.
-    next_id = 1
-    for region_id, window in enumerate(ndimage.find_objects(regions), start=1):
-        if window is None:
-            continue
-        view = regions[window]
+    kept = np.flatnonzero(sizes[1:] >= min_cells) + 1
+    whole, large = kept[sizes[kept] <= max_cells], kept[sizes[kept] > max_cells]
+    # Regions to split are renumbered in place with negative ids, so that a new id never
+    # meets an unvisited region's; one lookup then renumbers everything else.
+    next_id = len(whole) + 1
+    windows = ndimage.find_objects(regions) if len(large) else []
+    for region_id in large:
+        view = regions[windows[region_id - 1]]
         inside = view == region_id
-        if sizes[region_id] < min_cells:
-            view[inside] = 0
-            continue
-        if sizes[region_id] <= max_cells:
-            view[inside] = -next_id
-            next_id += 1
-            continue
         view[inside] = 0
         rows, cols = np.nonzero(inside)
         for part_rows, part_cols in _bisect(rows, cols, max_cells):
@@ -71,7 +66,14 @@ def find_sites(suitable: np.ndarray, grid: Grid, rules: SiteRules) -> np.ndarray
             for piece in np.flatnonzero(piece_sizes[1:] >= min_cells) + 1:
                 view[pieces == piece] = -next_id
                 next_id += 1
-    np.negative(regions, out=regions)
+    offset = next_id  # lookup index of value v is v + offset, for v in [-next_id + 1, count]
+    lookup = np.zeros(offset + count + 1, dtype=np.int32)
+    lookup[:offset] = np.arange(offset, 0, -1)      # -v for the split parts
+    lookup[offset + whole] = np.arange(1, len(whole) + 1)
+    rows_per_block = max(1, (1 << 22) // max(1, regions.shape[1]))
+    for start in range(0, regions.shape[0], rows_per_block):
+        block = regions[start:start + rows_per_block]
+        block[...] = lookup[block + offset]
     log.info("found %d sites in %d suitable regions", next_id - 1, count)
     return regions
 
