@@ -26,6 +26,7 @@ from jinja2 import Environment, select_autoescape
 
 from geo.config import config_yaml
 from geo.criteria import effective_voltage_kv
+from geo.exclusions import OWNERSHIP_UNKNOWN
 from geo.maps import AGENCY_COLOURS, VOLTAGE_STYLES, voltage_style
 from geo.query import explain_site
 from geo.store import atomic_write_text
@@ -33,7 +34,7 @@ from geo.types import ANALYSIS_CRS
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend is chosen first)
-from matplotlib.colors import Normalize  # noqa: E402
+from matplotlib.colors import ListedColormap, Normalize  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
@@ -70,6 +71,10 @@ def _png(fig: plt.Figure) -> bytes:
     return buffer.getvalue()
 
 
+#: Land whose ownership no layer covers: unknown, drawn apart from land known to be excluded.
+UNKNOWN_COLOUR = "#bcbddc"
+
+
 def overview_png(result: RunResult, top: int) -> bytes:
     """A static overview map (EPSG:5070): land, exclusions, grid, fiber, towns and sites by score."""
     analysis = result.analysis
@@ -86,6 +91,7 @@ def overview_png(result: RunResult, top: int) -> bytes:
     grid = analysis.grid
     minx, miny, maxx, maxy = grid.bounds
     handles.append(Patch(facecolor="#9a9a9a", alpha=0.45, label="excluded"))
+    handles.append(Patch(facecolor=UNKNOWN_COLOUR, alpha=0.6, label="ownership unknown (no data)"))
     if "water_bodies" in layers:
         layers["water_bodies"].plot(ax=ax, color="#9ecae1", linewidth=0, zorder=3)
     if "transmission" in layers:
@@ -124,9 +130,17 @@ def overview_png(result: RunResult, top: int) -> bytes:
         bar.set_label("site score")
     # the exclusion raster goes in last, thinned to the figure's resolution: each vector plot redraws images
     step = max(1, math.ceil(max(grid.shape) / OVERVIEW_RASTER_CELLS))
-    excluded = (analysis.exclusions.bits[::step, ::step] != 0) & _inside_study_area(result)[::step, ::step]
-    ax.imshow(np.ma.masked_where(~excluded, np.ones(excluded.shape)), extent=(minx, maxx, miny, maxy),
+    bits = analysis.exclusions.bits[::step, ::step]
+    inside = _inside_study_area(result)[::step, ::step]
+    unknown = np.zeros(bits.shape, dtype=bool)
+    if OWNERSHIP_UNKNOWN in analysis.exclusions.causes:
+        unknown = (bits & (1 << analysis.exclusions.causes.index(OWNERSHIP_UNKNOWN))).astype(bool) & inside
+    excluded = (bits != 0) & inside & ~unknown
+    extent = (minx, maxx, miny, maxy)
+    ax.imshow(np.ma.masked_where(~excluded, np.ones(excluded.shape)), extent=extent,
               cmap="Greys", vmin=0, vmax=2.5, alpha=0.45, interpolation="nearest", zorder=2)
+    ax.imshow(np.ma.masked_where(~unknown, np.ones(unknown.shape)), extent=extent,
+              cmap=ListedColormap([UNKNOWN_COLOUR]), alpha=0.6, interpolation="nearest", zorder=2)
     ax.set_xlim(minx, maxx)
     ax.set_ylim(miny, maxy)
     ax.set_aspect("equal")
