@@ -14,6 +14,7 @@ Run from the repository root::
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import time
@@ -28,7 +29,7 @@ from geo.config import Config, SiteRules
 from geo.demo import build_demo_store
 from geo.exclusions import ExclusionMap
 from geo.grid import Grid
-from geo.sensitivity import SiteFollower, dirichlet_weights, sensitivity
+from geo.sensitivity import SiteFollower, dirichlet_weights, follow_draws, sensitivity
 from geo.sites import find_sites
 
 #: Cells of AZ, NV and UT at 250 m (EPSG:5070 bounding box of the three states).
@@ -63,7 +64,7 @@ def synthetic_analysis(shape: tuple[int, int], eligible_share: float, suitable_s
     return analysis
 
 
-def bench_three_states(draws: int, seed: int) -> None:
+def bench_three_states(draws: int, seed: int, workers: int) -> None:
     start = time.perf_counter()
     analysis = synthetic_analysis(THREE_STATE_SHAPE, eligible_share=0.45, suitable_share=0.3, seed=seed)
     print(f"three-state grid {analysis.grid.width} x {analysis.grid.height} "
@@ -96,18 +97,25 @@ def bench_three_states(draws: int, seed: int) -> None:
     print(f"median per draw: {per_draw:.2f} s (of which aggregation {statistics.median(parts['aggregate']):.2f} s, "
           f"site search {statistics.median(parts['find_sites']):.2f} s) over {draws} draws")
     print(f"projected 1,000 draws: {1000 * per_draw / 60:.1f} min")
+    if workers > 1:
+        start = time.perf_counter()
+        follow_draws(follower, names, weights, workers=workers)
+        shared = (time.perf_counter() - start) / draws
+        print(f"with {workers} worker processes: {shared:.2f} s per draw, "
+              f"projected 1,000 draws: {1000 * shared / 60:.1f} min")
 
 
-def bench_demo(draws: int, seed: int) -> None:
+def bench_demo(draws: int, seed: int, workers: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = build_demo_store(Path(tmp) / "demo")
         result = run(store=store, runs_dir=None)
         grid = result.analysis.grid
         start = time.perf_counter()
-        outcome = sensitivity(result, draws=draws, seed=seed)
+        outcome = sensitivity(result, draws=draws, seed=seed, workers=workers)
         total = time.perf_counter() - start
     timings = outcome.settings["timings"]
-    print(f"demo region {grid.width} x {grid.height} cells, {len(result.sites)} sites: {draws} draws in "
+    print(f"demo region {grid.width} x {grid.height} cells, {len(result.sites)} sites, {workers} process(es): "
+          f"{draws} draws in "
           f"{timings['draws_s']:.1f} s ({timings['per_draw_s'] * 1000:.0f} ms per draw), sweeps and "
           f"leave-one-out {timings['sweeps_s']:.1f} s, total {total:.1f} s")
 
@@ -117,13 +125,15 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=20, help="draws timed on the three-state grid")
     parser.add_argument("--demo-draws", type=int, default=1000, help="draws of the full analysis on the demo")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1),
+                        help="processes for the demo run and the parallel three-state timing")
     parser.add_argument("--skip-demo", action="store_true")
     parser.add_argument("--skip-three-states", action="store_true")
     args = parser.parse_args()
     if not args.skip_demo:
-        bench_demo(args.demo_draws, args.seed)
+        bench_demo(args.demo_draws, args.seed, args.workers)
     if not args.skip_three_states:
-        bench_three_states(args.draws, args.seed)
+        bench_three_states(args.draws, args.seed, args.workers)
 
 
 if __name__ == "__main__":

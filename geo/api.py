@@ -24,6 +24,7 @@ from geo.analysis import Analysis, StepCallback, prepare
 from geo.config import Config, load_config
 from geo.demo import build_demo_store
 from geo.query import read_places, score_places
+from geo.sensitivity import add_robustness
 from geo.outputs import write_run, write_sites_file as write_sites
 from geo.sites import describe_sites, find_sites
 from geo.store import LayerStore
@@ -117,12 +118,17 @@ def run(
     store: LayerStore | str | Path | None = None,
     *,
     runs_dir: str | Path | None = DEFAULT_RUNS,
+    robustness_draws: int = 0,
+    workers: int = 1,
     on_step: StepCallback | None = None,
 ) -> RunResult:
     """Rank candidate sites and (unless ``runs_dir`` is None) write every output of the run.
 
     With no store, or an empty one, the synthetic demo region is used and the
-    configuration's states are narrowed to the demo's.
+    configuration's states are narrowed to the demo's. With ``robustness_draws``, the
+    site table gains the robustness columns of :func:`geo.sensitivity.add_robustness`
+    (share of weight draws in the top N, median rank and rank interval, most sensitive
+    criterion) from that many Dirichlet draws around the configured weights.
     """
     started = datetime.now(timezone.utc)
     config, layer_store = resolve(config, store)
@@ -133,12 +139,19 @@ def run(
     sites, labels, cell_scores = rank(analysis)
     analysis.timings["sites"] = round(time.perf_counter() - start, 3)
     run_id = f"{started:%Y%m%dT%H%M%SZ}-{config.name}"
-    record = run_record(analysis, sites, run_id, started, layer_store)
-    result = RunResult(analysis, sites, labels, cell_scores, record)
+    result = RunResult(analysis, sites, labels, cell_scores, {})
+    if robustness_draws:
+        if on_step:
+            on_step("robustness")
+        start = time.perf_counter()
+        result.sites = add_robustness(result, draws=robustness_draws, workers=workers, seed=0)
+        analysis.timings["robustness"] = round(time.perf_counter() - start, 3)
+    result.record = run_record(analysis, result.sites, run_id, started, layer_store)
+    result.record["robustness"] = {"draws": robustness_draws, "seed": 0, "top_n": config.sites.top_n}
     if runs_dir is not None:
         if on_step:
             on_step("write outputs")
-        result.output_dir = write_run(Path(runs_dir), run_id, sites, record, analysis.grid,
+        result.output_dir = write_run(Path(runs_dir), run_id, result.sites, result.record, analysis.grid,
                                       analysis.exclusions.bits, analysis.eligible, cell_scores)
     return result
 

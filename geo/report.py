@@ -29,6 +29,7 @@ from geo.criteria import effective_voltage_kv
 from geo.exclusions import OWNERSHIP_UNKNOWN
 from geo.maps import AGENCY_COLOURS, VOLTAGE_STYLES, voltage_style
 from geo.query import explain_site
+from geo.sensitivity import ROBUSTNESS_COLUMNS
 from geo.store import atomic_write_text
 from geo.types import ANALYSIS_CRS
 
@@ -53,7 +54,6 @@ MAX_REPORTED_SITES = 15
 DPI = 120
 #: The exclusion raster is thinned to at most this many cells along its longer side for the overview.
 OVERVIEW_RASTER_CELLS = 1200
-ROBUSTNESS_COLUMNS = ("top_n_share", "rank_median", "rank_p05", "rank_p95", "most_sensitive_to")
 
 
 @dataclass(frozen=True)

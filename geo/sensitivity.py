@@ -26,6 +26,7 @@ their (row-major) label, which stands in for the site id on exact ties.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -301,6 +302,52 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
             for row in clean.to_dict(orient="records")]
 
 
+#: The follower a forked worker process uses (set in the parent just before forking).
+_WORKER_FOLLOWER: tuple[SiteFollower, list[str]] | None = None
+
+
+def _ranks_of(rows: np.ndarray) -> np.ndarray:
+    """Ranks of the base sites for each weight vector of ``rows`` (runs in a forked worker)."""
+    if _WORKER_FOLLOWER is None:
+        raise RuntimeError("no site follower was set before the worker processes were forked")
+    follower, criteria = _WORKER_FOLLOWER
+    return np.stack([follower.ranks(dict(zip(criteria, row.tolist())))[0] for row in rows])
+
+
+def follow_draws(follower: SiteFollower, criteria: list[str], draw_weights: np.ndarray, workers: int = 1,
+                 on_draw: DrawCallback | None = None) -> np.ndarray:
+    """Ranks of the base sites for every row of ``draw_weights``, shape ``(draws, sites)``, inf = not a site.
+
+    With ``workers`` > 1 the draws are shared among forked processes, which see the
+    analysis without copying it; the result is the same in draw order.
+    """
+    global _WORKER_FOLLOWER
+    draws = len(draw_weights)
+    out = np.empty((draws, follower.n_sites))
+    if workers > 1 and "fork" not in multiprocessing.get_all_start_methods():
+        log.info("processes cannot be forked on this platform; running the draws in one process")
+        workers = 1
+    if workers <= 1 or draws < 2:
+        for i, row in enumerate(draw_weights):
+            out[i] = follower.ranks(dict(zip(criteria, row.tolist())))[0]
+            if on_draw:
+                on_draw(i + 1, draws)
+        return out
+    chunks = np.array_split(draw_weights, min(draws, workers * 25))
+    _WORKER_FOLLOWER = (follower, criteria)
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            done = 0
+            for ranks in pool.imap(_ranks_of, chunks):
+                out[done:done + len(ranks)] = ranks
+                done += len(ranks)
+                if on_draw:
+                    on_draw(done, draws)
+    finally:
+        _WORKER_FOLLOWER = None
+    return out
+
+
 def sensitivity(
     result: RunResult,
     *,
@@ -310,6 +357,7 @@ def sensitivity(
     sweep: float = 0.5,
     sweep_steps: int = 2,
     seed: int = 0,
+    workers: int = 1,
     on_draw: DrawCallback | None = None,
 ) -> SensitivityResult:
     """Measure how the ranking of a run holds up when the weights change.
@@ -330,8 +378,11 @@ def sensitivity(
         Sweep steps on each side of the configured weight.
     seed
         Seed of the random generator; the same seed gives the same draws.
+    workers
+        Processes that share the draws (forked, so the analysis is not copied); the
+        result does not depend on it.
     on_draw
-        Called as ``on_draw(done, total)`` after every draw.
+        Called as ``on_draw(done, total)`` as draws finish.
 
     Notes
     -----
@@ -357,11 +408,7 @@ def sensitivity(
     start = time.perf_counter()
     rng = np.random.default_rng(seed)
     draw_weights = dirichlet_weights(weights, draws, concentration, rng)
-    draw_ranks = np.empty((draws, follower.n_sites))
-    for i, row in enumerate(draw_weights):
-        draw_ranks[i] = follower.ranks(dict(zip(criteria, row.tolist())))[0]
-        if on_draw:
-            on_draw(i + 1, draws)
+    draw_ranks = follow_draws(follower, criteria, draw_weights, workers, on_draw)
     timings["draws_s"] = round(time.perf_counter() - start, 3)
     timings["per_draw_s"] = round(timings["draws_s"] / draws, 4)
     log.info("%d draws in %.1f s (%.3f s per draw)", draws, timings["draws_s"], timings["draws_s"] / draws)
@@ -397,6 +444,7 @@ def sensitivity(
     table = table[[c for c in table.columns if c != table.geometry.name] + [table.geometry.name]]
     settings = {
         "draws": draws, "concentration": concentration, "top_n": top_n, "sweep_changes": changes, "seed": seed,
+        "workers": workers,
         "min_share_in_sites": MIN_SHARE_IN_SITES, "sites": follower.n_sites, "timings": timings,
     }
     return SensitivityResult(
@@ -420,7 +468,7 @@ def _concat(frames: Sequence[pd.DataFrame], with_change: bool = False) -> pd.Dat
 
 
 def add_robustness(result: RunResult, *, draws: int = 1000, concentration: float = 100.0,
-                   top_n: int | None = None, seed: int = 0,
+                   top_n: int | None = None, seed: int = 0, workers: int = 1,
                    on_draw: DrawCallback | None = None) -> gpd.GeoDataFrame:
     """The run's site table with the robustness columns of :data:`ROBUSTNESS_COLUMNS`.
 
@@ -431,10 +479,10 @@ def add_robustness(result: RunResult, *, draws: int = 1000, concentration: float
     ``sweep_rank_shift`` come from the one-at-a-time sweeps (see :func:`sensitivity`).
     """
     return sensitivity(result, draws=draws, concentration=concentration, top_n=top_n, seed=seed,
-                       on_draw=on_draw).sites
+                       workers=workers, on_draw=on_draw).sites
 
 
 __all__ = [
     "MIN_SHARE_IN_SITES", "ROBUSTNESS_COLUMNS", "SensitivityResult", "SiteFollower", "add_robustness",
-    "dirichlet_weights", "rank_labels", "sensitivity", "site_labels", "swept_weights", "sweep_changes", "without",
+    "dirichlet_weights", "follow_draws", "rank_labels", "sensitivity", "site_labels", "swept_weights", "sweep_changes", "without",
 ]

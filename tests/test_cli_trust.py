@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import geopandas as gpd
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -24,7 +23,7 @@ def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def test_sensitivity_prints_robustness_and_writes_every_format(in_tmp: Path, demo_store: LayerStore) -> None:
+def test_sensitivity_prints_robustness_and_writes_table_and_record(in_tmp: Path, demo_store: LayerStore) -> None:
     runner = CliRunner()
     args = ["--store", str(demo_store.root), "--draws", "10", "--top-n", "5", "--seed", "2"]
     result = runner.invoke(sensitivity, [*args, "-o", "robust.csv"], catch_exceptions=False)
@@ -40,8 +39,6 @@ def test_sensitivity_prints_robustness_and_writes_every_format(in_tmp: Path, dem
     by_site = {s["site_id"]: s["top_n_share"] for s in record["sites"]}
     assert by_site == dict(zip(table["site_id"], table["top_n_share"].round(4)))  # same seed, same answer
     assert len(record["summary"]) == len(record["weights"])
-    runner.invoke(sensitivity, [*args, "-q", "-o", "robust.geojson"], catch_exceptions=False)
-    assert len(gpd.read_file(in_tmp / "robust.geojson")) == len(table)
 
 
 def test_sensitivity_rejects_an_unknown_output_format(in_tmp: Path, demo_store: LayerStore) -> None:
@@ -61,9 +58,10 @@ def test_compare_presets_and_a_file(in_tmp: Path, demo_store: LayerStore) -> Non
     assert set(record["scenarios"]) == {"chip_fab", "thirsty", "fiber_cable_plant"}
     assert len(record["pairs"]) == 3
     csv = CliRunner().invoke(compare, ["chip_fab", "fiber_cable_plant", "--store", str(demo_store.root), "-q",
-                                       "-o", "compare.csv"], catch_exceptions=False)
+                                       "-o", "compare.csv", "--map", "compare.html"], catch_exceptions=False)
     assert csv.exit_code == 0
     assert {"scenario", "rank_in_chip_fab", "rank_in_fiber_cable_plant"} <= set(pd.read_csv(in_tmp / "compare.csv"))
+    assert "Scenario: fiber_cable_plant" in (in_tmp / "compare.html").read_text(encoding="utf-8")
 
 
 def test_compare_names_an_unknown_scenario(in_tmp: Path, demo_store: LayerStore) -> None:

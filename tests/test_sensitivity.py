@@ -158,3 +158,10 @@ def test_rank_labels_orders_by_score_then_size() -> None:
     assert rank_labels(labels, scores, 3).tolist() == [1, 2, 3]
     labels = np.array([1, 2, 2])
     assert rank_labels(labels, np.array([0.7, 0.7, 0.7]), 2).tolist() == [2, 1]
+
+
+def test_worker_processes_give_the_same_answer(demo_result: RunResult) -> None:
+    alone = sensitivity(demo_result, draws=6, concentration=30, top_n=10, seed=5)
+    shared = sensitivity(demo_result, draws=6, concentration=30, top_n=10, seed=5, workers=2)
+    assert np.array_equal(alone.draw_ranks, shared.draw_ranks)
+    assert np.array_equal(alone.draw_weights, shared.draw_weights)

@@ -46,6 +46,7 @@ def cli() -> None:
 
 
 def _register() -> None:
+    from geo.cli.compare import compare
     from geo.cli.explain import explain
     from geo.cli.layers import layers as layers_command
     from geo.cli.map import map_command
@@ -53,8 +54,12 @@ def _register() -> None:
     from geo.cli.report import report_command
     from geo.cli.run import rank, run
     from geo.cli.score import score
+    from geo.cli.sensitivity import sensitivity
+    from geo.cli.validate import validate
 
-    for command in (run, rank, score, explain, refresh_command, layers_command, map_command, report_command):
+    commands = (run, rank, score, explain, refresh_command, layers_command, map_command, report_command,
+                sensitivity, compare, validate)
+    for command in commands:
         cli.add_command(command)
 
 

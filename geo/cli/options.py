@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -58,4 +59,9 @@ preset_option = click.option(
 states_option = click.option(
     "--states",
     help="Comma-separated states to analyse, e.g. AZ,NV (default: the configuration's).",
+)
+
+workers_option = click.option(
+    "--workers", type=click.IntRange(min=1), default=min(4, os.cpu_count() or 1), show_default=True,
+    help="Processes sharing the weight draws (the result does not depend on it).",
 )

@@ -10,13 +10,13 @@ from rich.table import Table
 
 import geo.api as api
 from geo.cli.options import (config_option, configure_logging, preset_option, states_option, store_option,
-                             verbosity)
+                             verbosity, workers_option)
 from geo.cli.progress import step_progress
 from geo.config import Config, load_config
 from geo.maps import write_map
 from geo.report import write_report
 
-console = Console(width=max(Console().width, 110))
+console = Console(width=max(Console().width, 130))
 
 
 def config_from_options(config_path: Path | None, preset: str | None, states: str | None,
@@ -51,19 +51,26 @@ def print_sites(result: api.RunResult, top: int) -> None:
             console.print(f"[yellow]note[/] {layer}: {caveat}")
     for line in result.record["skipped"]:
         console.print(f"[dim]skipped: {line}[/]")
+    robust = "top_n_share" in sites.columns
     table = Table(title=f"Top {min(top, len(sites))} of {len(sites)} candidate sites ({result.analysis.config.name})")
-    for column, right in (("rank", True), ("site", False), ("score", True), ("acres", True), ("state", False),
-                          ("agency", False), ("county", False), ("line kV", True), ("line km", True),
-                          ("town", False)):
+    columns = [("rank", True), ("site", False), ("score", True), ("acres", True), ("state", False),
+               ("agency", False), ("county", False), ("line kV", True), ("line km", True), ("town", False)]
+    if robust:
+        columns += [(f"in top {result.record['robustness']['top_n']}", True), ("rank 90%", True)]
+    for column, right in columns:
         table.add_column(column, justify="right" if right else "left", no_wrap=True,
                          max_width=16 if column in ("county", "town") else None)
     for _, site in sites.head(top).iterrows():
-        table.add_row(
+        row = [
             str(site["rank"]), site["site_id"], f"{site['score']:.3f}", f"{site['area_acres']:,.0f}",
             str(site["state"]), str(site["agency"]), str(site["county"] or ""),
             _fmt(site["nearest_line_kv"], "{:.0f}"), _fmt(site["nearest_line_km"], "{:.1f}"),
             str(site["nearest_town"] or ""),
-        )
+        ]
+        if robust:
+            row += [_fmt(site["top_n_share"], "{:.0%}"),
+                    f"{_fmt(site['rank_p05'], '{:.0f}')}-{_fmt(site['rank_p95'], '{:.0f}') or 'out'}"]
+        table.add_row(*row)
     console.print(table)
 
 
@@ -76,13 +83,19 @@ def _fmt(value: float, pattern: str) -> str:
 @click.option("--runs-dir", type=click.Path(file_okay=False, path_type=Path), default=api.DEFAULT_RUNS,
               show_default=True, help="Where run folders are written.")
 @click.option("--top", type=int, default=10, show_default=True, help="Sites to print.")
+@click.option("--robustness-draws", type=click.IntRange(min=0), default=100, show_default=True,
+              help="Weight draws behind each site's top-N share and rank interval (0: skip; "
+                   "`geo sensitivity` runs the full analysis).")
+@workers_option
 def run(config_path: Path | None, preset: str | None, states: str | None, resolution: float | None,
-        store: Path, verbose: int, quiet: int, runs_dir: Path, top: int) -> None:
-    """Rank candidate sites, write the site table, run record and map, and print the top sites."""
+        store: Path, verbose: int, quiet: int, runs_dir: Path, top: int, robustness_draws: int,
+        workers: int) -> None:
+    """Rank candidate sites, write the site table, run record, map and report, and print the top sites."""
     configure_logging(verbose, quiet)
     config = config_from_options(config_path, preset, states, resolution)
-    with step_progress(len(config.criteria) + 9, enabled=quiet == 0) as on_step:
-        result = api.run(config, store, runs_dir=runs_dir, on_step=on_step)
+    with step_progress(len(config.criteria) + 10, enabled=quiet == 0) as on_step:
+        result = api.run(config, store, runs_dir=runs_dir, robustness_draws=robustness_draws, workers=workers,
+                         on_step=on_step)
         on_step("map")
         map_path = write_map(result)
         on_step("report")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import click
@@ -14,6 +15,7 @@ from rich.table import Table
 import geo.api as api
 from geo.cli.options import configure_logging
 from geo.cli.progress import err_console, step_progress
+from geo.cli.options import workers_option
 from geo.cli.run import analysis_options, config_from_options
 from geo.outputs import write_sites_file
 from geo.sensitivity import SensitivityResult, sensitivity as measure_sensitivity
@@ -35,11 +37,12 @@ OUTPUT_SUFFIXES = (".csv", ".geojson", ".parquet", ".json")
 @click.option("--sweep", type=click.FloatRange(min=0, max=1, min_open=True), default=0.5, show_default=True,
               help="One-at-a-time sweep of each weight from -SWEEP to +SWEEP (0.5 = -50 % to +50 %).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed of the draws.")
+@workers_option
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the site table with robustness columns (.csv, .geojson, .parquet) or everything (.json).")
 def sensitivity(config_path: Path | None, preset: str | None, states: str | None, resolution: float | None,
                 store: Path, verbose: int, quiet: int, draws: int, concentration: float, top_n: int, sweep: float,
-                seed: int, output: Path | None) -> None:
+                seed: int, workers: int, output: Path | None) -> None:
     """Measure how robust the ranking is to the weights.
 
     Draws weights around the configured ones (Dirichlet), sweeps each weight one at a
@@ -58,7 +61,8 @@ def sensitivity(config_path: Path | None, preset: str | None, states: str | None
     with Progress(*columns, console=err_console, transient=True, disable=quiet > 0) as progress:
         task = progress.add_task("draws", total=draws)
         outcome = measure_sensitivity(result, draws=draws, concentration=concentration, top_n=top_n, sweep=sweep,
-                                      seed=seed, on_draw=lambda done, _total: progress.update(task, completed=done))
+                                      seed=seed, workers=workers,
+                                      on_draw=lambda done, _total: progress.update(task, completed=done))
     if quiet == 0:
         print_sensitivity(result, outcome)
     if output is not None:
