@@ -44,11 +44,3 @@ def aggregate(subscores: Mapping[str, np.ndarray], weights: Mapping[str, float],
     combined[known_weight == 0] = np.nan
     return np.clip(combined, 0, 1, out=combined)
 
-
-def contributions(subscores: Mapping[str, float], weights: Mapping[str, float]) -> dict[str, float]:
-    """Each criterion's share of a weighted-sum score: weight x sub-score, renormalised over known ones."""
-    known = {n: s for n, s in subscores.items() if not np.isnan(s) and weights.get(n, 0) > 0}
-    total_weight = sum(weights[n] for n in known)
-    if total_weight == 0:
-        return {n: float("nan") for n in subscores}
-    return {n: (weights[n] * known[n] / total_weight if n in known else float("nan")) for n in subscores}

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from geo.aggregate import aggregate, contributions
+from geo.aggregate import aggregate
 
 unit = st.floats(0, 1, allow_nan=False, width=32)
 
@@ -33,11 +33,6 @@ def test_missing_subscore_renormalises_weights() -> None:
 def test_zero_weights_rejected() -> None:
     with pytest.raises(ValueError, match="positive weight"):
         aggregate({"a": np.array([0.5])}, {"a": 0.0})
-
-
-def test_contributions_sum_to_score() -> None:
-    parts = contributions({"a": 0.8, "b": 0.2}, {"a": 0.6, "b": 0.4})
-    assert sum(parts.values()) == pytest.approx(0.8 * 0.6 + 0.2 * 0.4)
 
 
 @given(st.lists(st.tuples(unit, unit), min_size=1, max_size=20), unit, st.floats(0.01, 1),
