@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 
 import click
@@ -10,8 +9,6 @@ import click
 from geo import __version__
 from geo.cli.options import EXIT_BAD_INPUT, EXIT_FETCH_FAILED, EXIT_NO_DATA
 from geo.errors import ConfigError, FetchError, GeoError, InputError, LayerNotFoundError, LayerSchemaError
-
-log = logging.getLogger(__name__)
 
 
 class GeoGroup(click.Group):
