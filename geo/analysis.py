@@ -194,7 +194,8 @@ def _criterion_available(c: Criterion, layers: Mapping[str, gpd.GeoDataFrame], e
     present = [name for name in c.layers if (elevation is not None if name == "elevation" else name in layers)]
     if present:
         if len(present) < len(c.layers):
-            skipped.append(f"criterion {c.name!r}: uses {present}; {sorted(set(c.layers) - set(present))} not in the store")
+            absent = sorted(set(c.layers) - set(present))
+            skipped.append(f"criterion {c.name!r}: uses {present}; {absent} not in the store")
         return True
     if c.required:
         raise LayerNotFoundError(f"criterion {c.name!r} needs layer(s) {c.layers}, not in the store")

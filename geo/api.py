@@ -11,7 +11,7 @@ import logging
 import platform
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 from typing import Any
 
@@ -130,7 +130,7 @@ def run(
     (share of weight draws in the top N, median rank and rank interval, most sensitive
     criterion) from that many Dirichlet draws around the configured weights.
     """
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     config, layer_store = resolve(config, store)
     analysis = prepare(config, layer_store, on_step=on_step)
     if on_step:
@@ -168,7 +168,7 @@ def run_record(analysis: Analysis, sites: gpd.GeoDataFrame, run_id: str, started
         "version": geo.__version__,
         "python": platform.python_version(),
         "started_at": started.isoformat(),
-        "finished_at": datetime.now(timezone.utc).isoformat(),
+        "finished_at": datetime.now(UTC).isoformat(),
         "store": str(store.root),
         "synthetic": analysis.synthetic,
         "caveats": caveats,

@@ -71,7 +71,8 @@ def demo_layers() -> dict[str, gpd.GeoDataFrame]:
     for parcel in private:
         blm = blm.difference(parcel)
     land_rows = [
-        {"agency": "BLM", "agency_name": "Bureau of Land Management", "unit_name": "Demo Field Office", "is_federal": True},
+        {"agency": "BLM", "agency_name": "Bureau of Land Management", "unit_name": "Demo Field Office",
+         "is_federal": True},
         {"agency": "USFS", "agency_name": "Forest Service", "unit_name": "Demo National Forest", "is_federal": True},
         {"agency": "DOD", "agency_name": "Department of Defense", "unit_name": "Demo Test Range", "is_federal": True},
     ] + [{"agency": "PRIVATE", "agency_name": "Private", "unit_name": None, "is_federal": False} for _ in private]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -51,7 +51,7 @@ class Provenance(BaseModel):
 
     def age_days(self, now: datetime | None = None) -> float:
         """Days since retrieval."""
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         return (now - self.retrieved_at).total_seconds() / 86400
 
 
@@ -66,4 +66,4 @@ def sha256_file(path: Path) -> str:
 
 def utc_now() -> datetime:
     """The current time in UTC, to the second."""
-    return datetime.now(timezone.utc).replace(microsecond=0)
+    return datetime.now(UTC).replace(microsecond=0)

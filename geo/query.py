@@ -67,8 +67,9 @@ def read_places(path: str | Path) -> gpd.GeoDataFrame:
             raise InputError(f"{path}: has no CRS; expected coordinates with a CRS (GeoJSON is EPSG:4326)")
     if len(frame) == 0:
         raise InputError(f"{path}: holds no places")
-    if frame.geometry.isna().any() or frame.geometry.is_empty.any():
-        raise InputError(f"{path}: row {int(np.flatnonzero((frame.geometry.isna() | frame.geometry.is_empty).to_numpy())[0]) + 1} has no geometry")
+    missing = (frame.geometry.isna() | frame.geometry.is_empty).to_numpy()
+    if missing.any():
+        raise InputError(f"{path}: row {int(np.flatnonzero(missing)[0]) + 1} has no geometry")
     return frame.to_crs(STORE_CRS)
 
 

@@ -25,7 +25,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from pathlib import Path
 from typing import Any, Literal
 
@@ -184,11 +184,13 @@ def _dry_run(
     bbox = _bbox(_context_from_store(store, states))
     for layer in wanted:
         if from_dir is not None:
-            outcomes.append(RefreshOutcome(layer, "files", "dry-run", message=f"would read the public files in {from_dir}"))
+            outcomes.append(RefreshOutcome(layer, "files", "dry-run",
+                                           message=f"would read the public files in {from_dir}"))
             continue
         sources = registry.sources(layer)
         if not sources:
-            outcomes.append(RefreshOutcome(layer, "-", "skipped", message="no public source is registered for this layer"))
+            outcomes.append(RefreshOutcome(layer, "-", "skipped",
+                                           message="no public source is registered for this layer"))
             continue
         lines = []
         for source in sources:
@@ -232,7 +234,7 @@ class _Journal:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             started = datetime.fromisoformat(data["started"])
-            fresh = datetime.now(timezone.utc) - started < timedelta(hours=RESUME_HOURS)
+            fresh = datetime.now(UTC) - started < timedelta(hours=RESUME_HOURS)
             if data.get("key") == key and fresh:
                 log.info("resuming the refresh started at %s", started.isoformat())
                 return cls(path, key, started, dict(data.get("done") or {}))
@@ -497,7 +499,8 @@ class _OnlineRun:
             raw = _read_bulk(source, download.path, bbox if source.bbox_filter else None)
         return _Fetched(raw, download.url, download.sha256)
 
-    def _arcgis(self, source: Source, bbox: tuple[float, ...] | None, report: Callable[[int, int | None], None]) -> _Fetched:
+    def _arcgis(self, source: Source, bbox: tuple[float, ...] | None,
+                report: Callable[[int, int | None], None]) -> _Fetched:
         frames = []
         urls = source.resolve_urls(self.ctx.states)
         if not urls:

@@ -22,7 +22,7 @@ import logging
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from typing import Any
 
 import geopandas as gpd
@@ -228,7 +228,7 @@ def compare(configs: Sequence[Config], store: LayerStore | str | None = None, *,
     for name, config in zip(names, configs):
         if on_scenario:
             on_scenario(name)
-        started = datetime.now(timezone.utc)
+        started = datetime.now(UTC)
         config, layer_store = resolve(config, shared)
         key = _layer_key(config)
         if key in prepared:

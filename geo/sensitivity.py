@@ -484,5 +484,6 @@ def add_robustness(result: RunResult, *, draws: int = 1000, concentration: float
 
 __all__ = [
     "MIN_SHARE_IN_SITES", "ROBUSTNESS_COLUMNS", "SensitivityResult", "SiteFollower", "add_robustness",
-    "dirichlet_weights", "follow_draws", "rank_labels", "sensitivity", "site_labels", "swept_weights", "sweep_changes", "without",
+    "dirichlet_weights", "follow_draws", "rank_labels", "sensitivity", "site_labels", "swept_weights",
+    "sweep_changes", "without",
 ]

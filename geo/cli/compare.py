@@ -63,7 +63,8 @@ def compare(scenarios: tuple[str, ...], top_n: int, states: str | None, resoluti
         raise click.BadParameter(f"{output}: use one of {', '.join(OUTPUT_SUFFIXES)}", param_hint="--output")
     configs = [scenario_config(spec, states, resolution) for spec in scenarios]
     with step_progress(len(configs), enabled=quiet == 0) as on_step:
-        comparison = compare_scenarios(configs, store, top_n=top_n, on_scenario=lambda name: on_step(f"scenario {name}"))
+        comparison = compare_scenarios(configs, store, top_n=top_n,
+                                       on_scenario=lambda name: on_step(f"scenario {name}"))
     if quiet == 0:
         print_comparison(comparison)
     if output is not None:
@@ -88,7 +89,8 @@ def print_comparison(comparison: ComparisonResult) -> None:
                    "Spearman rho"):
         pairs.add_column(column, justify="left" if column.startswith("scenario") else "right")
     for _, row in comparison.pairs.iterrows():
-        pairs.add_row(row["scenario_a"], row["scenario_b"], f"{row['top_n_shared']}/{min(row['top_n_a'], row['top_n_b'])}",
+        shared = f"{row['top_n_shared']}/{min(row['top_n_a'], row['top_n_b'])}"
+        pairs.add_row(row["scenario_a"], row["scenario_b"], shared,
                       _num(row["jaccard"]), str(row["matched"]), _num(row["kendall_tau"]), _num(row["spearman_rho"]))
     console.print(pairs)
     names = comparison.names
@@ -107,7 +109,8 @@ def print_comparison(comparison: ComparisonResult) -> None:
         console.print(table)
     for name, only in comparison.only_in.items():
         console.print(f"only in the top {n} of {name}: {', '.join(only) if only else 'none'}")
-    console.print("[dim]'-' = no site there is the same land (sites are the same land when they overlap by at least half of the smaller).[/]")
+    console.print("[dim]'-' = no site there is the same land (sites are the same land when they overlap "
+                  "by at least half of the smaller).[/]")
 
 
 def _num(value: float) -> str:

@@ -69,7 +69,8 @@ def _print_site(answer: dict, record: dict) -> None:
                       f"{part['contribution']:.3f}")
     console.print(table)
     site = answer["site"]
-    console.print(f"nearest line: {site.get('nearest_line_kv')} kV at {site.get('nearest_line_km', float('nan')):.1f} km; "
+    nan = float("nan")
+    console.print(f"nearest line: {site.get('nearest_line_kv')} kV at {site.get('nearest_line_km', nan):.1f} km; "
                   f"nearest substation: {site.get('nearest_substation') or 'unnamed'} at "
                   f"{site.get('nearest_substation_km', float('nan')):.1f} km; nearest town: "
                   f"{site.get('nearest_town')} at {site.get('nearest_town_km', float('nan')):.1f} km")

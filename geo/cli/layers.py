@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from geo.store import LayerStore
 
 def layer_rows(store: LayerStore, now: datetime | None = None) -> list[dict[str, Any]]:
     """One row per stored layer: source, retrieval time, age, features, licence and caveat."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     rows = []
     for name, record in store.provenances().items():
         rows.append(

@@ -98,7 +98,8 @@ def print_sensitivity(result: api.RunResult, outcome: SensitivityResult) -> None
     console.print(variants)
     timings = settings["timings"]
     console.print(f"[dim]{settings['draws']} draws in {timings['draws_s']:.1f} s "
-                  f"({timings['per_draw_s'] * 1000:.0f} ms each); sweeps and leave-one-out {timings['sweeps_s']:.1f} s. "
+                  f"({timings['per_draw_s'] * 1000:.0f} ms each); "
+                  f"sweeps and leave-one-out {timings['sweeps_s']:.1f} s. "
                   "A rank of '-' means not a site at that quantile of the draws.[/]")
 
 
