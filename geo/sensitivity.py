@@ -52,6 +52,9 @@ MIN_SHARE_IN_SITES = 0.5
 ROBUSTNESS_COLUMNS = ("top_n_share", "site_share", "rank_median", "rank_p05", "rank_p95",
                       "most_sensitive_to", "sweep_rank_shift")
 
+#: ``most_sensitive_to`` of a site whose rank no one-at-a-time sweep moves.
+NOT_SENSITIVE = "none"
+
 DrawCallback = Callable[[int, int], None]
 
 
@@ -439,7 +442,8 @@ def sensitivity(
         value = np.quantile(draw_ranks, q, axis=0, method="inverted_cdf")
         table[column] = np.where(np.isinf(value), np.nan, value)
     moved = shifts.max(axis=0, initial=0) > 0
-    table["most_sensitive_to"] = np.where(moved, np.array(criteria, dtype=object)[shifts.argmax(axis=0)], None)
+    table["most_sensitive_to"] = np.where(moved, np.array(criteria, dtype=object)[shifts.argmax(axis=0)],
+                                          NOT_SENSITIVE)
     table["sweep_rank_shift"] = shifts.max(axis=0, initial=0)
     table = table[[c for c in table.columns if c != table.geometry.name] + [table.geometry.name]]
     settings = {

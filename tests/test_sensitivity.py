@@ -13,7 +13,7 @@ from geo.api import RunResult
 from geo.config import Config, Criterion, SiteRules
 from geo.exclusions import ExclusionMap
 from geo.grid import Grid
-from geo.sensitivity import (ROBUSTNESS_COLUMNS, SiteFollower, add_robustness, dirichlet_weights, rank_labels,
+from geo.sensitivity import (NOT_SENSITIVE, ROBUSTNESS_COLUMNS, SiteFollower, add_robustness, dirichlet_weights, rank_labels,
                              sensitivity, site_labels, swept_weights, sweep_changes, without)
 from geo.sites import find_sites
 from geo.types import STORE_CRS
@@ -78,7 +78,7 @@ def test_one_criterion_sweep_and_draws_change_nothing() -> None:
     assert len(outcome.sweep) == 4 * 3
     assert outcome.leave_one_out.empty
     assert (outcome.draw_ranks == outcome.sites["rank"].to_numpy()).all()
-    assert outcome.sites["most_sensitive_to"].isna().all()
+    assert (outcome.sites["most_sensitive_to"] == NOT_SENSITIVE).all()
     assert (outcome.sites["sweep_rank_shift"] == 0).all()
 
 

@@ -17,7 +17,7 @@ from geo.cli.progress import err_console, step_progress
 from geo.cli.options import workers_option
 from geo.cli.run import analysis_options, config_from_options
 from geo.outputs import write_sites_file
-from geo.sensitivity import SensitivityResult, sensitivity as measure_sensitivity
+from geo.sensitivity import NOT_SENSITIVE, SensitivityResult, sensitivity as measure_sensitivity
 from geo.store import atomic_write_text
 
 console = Console()
@@ -84,7 +84,8 @@ def print_sensitivity(result: api.RunResult, outcome: SensitivityResult) -> None
         table.add_row(
             str(site["rank"]), site["site_id"], f"{site['score']:.3f}", f"{site['top_n_share']:.0%}",
             _rank(site["rank_median"]), f"{_rank(site['rank_p05'])}-{_rank(site['rank_p95'])}",
-            (f"{site['most_sensitive_to']} (±{site['sweep_rank_shift']:.0f})" if site["most_sensitive_to"] else "-"),
+            (f"{site['most_sensitive_to']} (±{site['sweep_rank_shift']:.0f})"
+             if site["most_sensitive_to"] != NOT_SENSITIVE else "none: rank holds"),
         )
     console.print(table)
     summary = outcome.summary()
