@@ -28,15 +28,16 @@ def aggregate(subscores: Mapping[str, np.ndarray], weights: Mapping[str, float],
     total = np.zeros(shape, dtype=np.float32)
     known_weight = np.zeros(shape, dtype=np.float32)
     for name in names:
-        score = np.asarray(subscores[name], dtype=np.float32)
+        score = np.array(subscores[name], dtype=np.float32)  # a working copy, changed in place below
         w = np.float32(weights[name])
         known = ~np.isnan(score)
-        if method == "weighted_sum":
-            total += np.where(known, w * score, 0)
-        else:
+        if method == "weighted_product":
             with np.errstate(divide="ignore"):
-                total += np.where(known, w * np.log(np.maximum(score, 0)), 0)
-        known_weight += np.where(known, w, 0)
+                np.log(np.maximum(score, 0, out=score), out=score)
+        np.copyto(score, 0.0, where=~known)
+        score *= w
+        total += score
+        known_weight += known * w
     with np.errstate(invalid="ignore", divide="ignore"):
         combined = total / known_weight
         if method == "weighted_product":

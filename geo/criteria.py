@@ -60,10 +60,9 @@ def criterion_raw(
             raise ValueError(f"criterion {criterion.name!r} needs the elevation layer")
         return slope_degrees(elevation_path, grid)
     if criterion.measure == "attribute":
-        raw = np.full(grid.shape, np.nan, dtype=np.float32)
-        for name in criterion.layers:
-            frame = layers[name]
-            burned = rasterize_values(frame, criterion.attribute, grid)
+        raw = rasterize_values(layers[criterion.layers[0]], criterion.attribute, grid)
+        for name in criterion.layers[1:]:
+            burned = rasterize_values(layers[name], criterion.attribute, grid)
             np.copyto(raw, burned, where=~np.isnan(burned))
         return raw.astype(np.float16)
     mask = np.zeros(grid.shape, dtype=bool)

@@ -46,7 +46,9 @@ def find_sites(suitable: np.ndarray, grid: Grid, rules: SiteRules) -> np.ndarray
     regions, count = ndimage.label(suitable, structure=EIGHT_CONNECTED, output=np.int32)
     if count == 0:
         return regions
-    sizes = np.bincount(regions.ravel(), minlength=count + 1)
+    rows_per_block = max(1, (1 << 22) // max(1, regions.shape[1]))
+    blocks = range(0, regions.shape[0], rows_per_block)
+    sizes = sum(np.bincount(regions[i:i + rows_per_block].ravel(), minlength=count + 1) for i in blocks)
     kept = np.flatnonzero(sizes[1:] >= min_cells) + 1
     whole, large = kept[sizes[kept] <= max_cells], kept[sizes[kept] > max_cells]
     # Regions to split are renumbered in place with negative ids, so that a new id never
@@ -77,8 +79,7 @@ def find_sites(suitable: np.ndarray, grid: Grid, rules: SiteRules) -> np.ndarray
     lookup = np.zeros(offset + count + 1, dtype=np.int32)
     lookup[:offset] = np.arange(offset, 0, -1)      # -v for the split parts
     lookup[offset + whole] = np.arange(1, len(whole) + 1)
-    rows_per_block = max(1, (1 << 22) // max(1, regions.shape[1]))
-    for start in range(0, regions.shape[0], rows_per_block):
+    for start in blocks:
         block = regions[start:start + rows_per_block]
         block[...] = lookup[block + offset]
     log.info("found %d sites in %d suitable regions", next_id - 1, count)
