@@ -8,6 +8,7 @@ give the same cells.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -116,7 +117,7 @@ def distance_km(feature_mask: np.ndarray, grid: Grid, cap_km: float | None = Non
         return np.full(grid.shape, cap, dtype=np.float16)
     background = np.logical_not(feature_mask).view(np.uint8)
     res_km = grid.resolution / 1000.0
-    dist = edt.edt(background, anisotropy=(res_km, res_km), black_border=False, parallel=0)
+    dist = edt.edt(background, anisotropy=(res_km, res_km), black_border=False, parallel=os.cpu_count() or 1)
     np.minimum(dist, cap, out=dist)
     return dist.astype(np.float16)
 
