@@ -112,7 +112,7 @@ def prepare(config: Config, store: LayerStore, *, on_step: StepCallback | None =
         study_area = _study_area(config, layers["states"])
         grid = Grid.covering(tuple(study_area.total_bounds), config.resolution_m)
         log.info("grid %d x %d cells at %g m", grid.width, grid.height, grid.resolution)
-    criteria = [c for c in config.criteria if _criterion_available(c, layers, elevation, skipped)]
+    criteria = [c for c in config.criteria if _criterion_available(c, layers, elevation, skipped, config.origin)]
     if not criteria or sum(config.weights()[c.name] for c in criteria) <= 0:
         raise ConfigError("no criterion with a positive weight has its layers in the store")
 
@@ -162,7 +162,8 @@ def _load_layers(config: Config, store: LayerStore, skipped: list[str]
         if not store.has(layer):
             if required_by:
                 raise LayerNotFoundError(
-                    f"{required_by} needs layer {layer!r}, which the store at {store.root} does not hold; "
+                    f"{required_by} (configuration: {config.origin}) needs layer {layer!r}, "
+                    f"which the store at {store.root} does not hold; "
                     f"run `geo refresh --layer {layer}` or drop it from the configuration"
                 )
             continue
@@ -190,7 +191,7 @@ def _study_area(config: Config, states: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def _criterion_available(c: Criterion, layers: Mapping[str, gpd.GeoDataFrame], elevation: Path | None,
-                         skipped: list[str]) -> bool:
+                         skipped: list[str], config_origin: str) -> bool:
     present = [name for name in c.layers if (elevation is not None if name == "elevation" else name in layers)]
     if present:
         if len(present) < len(c.layers):
@@ -198,7 +199,8 @@ def _criterion_available(c: Criterion, layers: Mapping[str, gpd.GeoDataFrame], e
             skipped.append(f"criterion {c.name!r}: uses {present}; {absent} not in the store")
         return True
     if c.required:
-        raise LayerNotFoundError(f"criterion {c.name!r} needs layer(s) {c.layers}, not in the store")
+        raise LayerNotFoundError(f"criterion {c.name!r} (configuration: {config_origin}) needs layer(s) "
+                                 f"{c.layers}, which are not in the store or not usable")
     skipped.append(f"criterion {c.name!r}: layer(s) {c.layers} not usable; criterion not applied")
     return False
 

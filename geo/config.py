@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from geo.errors import ConfigError
 from geo.schema import SCHEMAS, FEDERAL_AGENCIES
@@ -235,7 +235,12 @@ def _default_exclusions() -> list[Exclusion]:
 
 
 class Config(_Model):
-    """Everything a run needs to know besides the layers themselves."""
+    """Everything a run needs to know besides the layers themselves.
+
+    ``origin`` names where the configuration came from (file and preset), for errors.
+    """
+
+    _origin: str = PrivateAttr("defaults")
 
     name: str = "default"
     description: str = "Balanced weights for a general AI-infrastructure manufacturing park"
@@ -259,6 +264,10 @@ class Config(_Model):
             if missing:
                 raise ValueError(f"aggregation.ahp.criteria must name exactly the criteria; differs in {missing}")
         return self
+
+    @property
+    def origin(self) -> str:
+        return self._origin
 
     def weights(self) -> dict[str, float]:
         """Normalised weights by criterion (from the AHP matrix when one is given)."""
@@ -297,9 +306,11 @@ def load_config(path: str | Path | None = None, *, preset: str | None = None,
     if overrides:
         base = _merge(base, overrides, "command-line options")
     try:
-        return Config.model_validate(base)
+        config = Config.model_validate(base)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, where, base)) from None
+    config._origin = where
+    return config
 
 
 def _preset_data(name: str) -> dict[str, Any]:

@@ -72,7 +72,7 @@ def test_optional_layers_missing_are_reported_not_fatal(tiny_store: LayerStore) 
 def test_missing_required_layer_is_a_clear_error(tmp_path, tiny_store: LayerStore) -> None:
     config = tiny_config(criteria={"roads_only": {"layers": ["roads"], "weight": 0.1,
                                                   "value_function": {"kind": "linear", "low": 0, "high": 10}}})
-    with pytest.raises(LayerNotFoundError, match="criterion .roads_only. needs layer .roads."):
+    with pytest.raises(LayerNotFoundError, match=r"criterion .roads_only. \(configuration: .*\) needs layer .roads."):
         prepare(config, tiny_store)
 
 

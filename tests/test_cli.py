@@ -83,4 +83,4 @@ def test_missing_layer_exit_code(tmp_path, monkeypatch, tiny_store) -> None:
     (tmp_path / "c.yaml").write_text("states: [NV]\ncriteria:\n  slope: {required: true}\n")
     result = CliRunner().invoke(cli, ["rank", "-c", "c.yaml", "--store", str(tiny_store.root)])
     assert result.exit_code == 4
-    assert "elevation" in result.output
+    assert "elevation" in result.output and "c.yaml" in result.output
