@@ -129,12 +129,21 @@ def prepare(config: Config, store: LayerStore, *, on_step: StepCallback | None =
             _blank_outside_coverage(raw[criterion.name], criterion, provenance, grid)
     with step("sub-scores"):
         eligible = np.flatnonzero(exclusions.eligible)
-        subscores = {c.name: c.value_function(raw[c.name].ravel()[eligible]).astype(np.float16) for c in criteria}
+        subscores = {c.name: _subscores(c, raw[c.name].ravel(), eligible) for c in criteria}
     return Analysis(
         config=config, grid=grid, exclusions=exclusions, criteria=criteria, raw=raw, layers=layers,
         provenance=provenance, eligible=eligible,
         subscores=subscores, skipped=skipped, timings=timings,
     )
+
+
+def _subscores(criterion: Criterion, raw_flat: np.ndarray, eligible: np.ndarray,
+               chunk: int = 1 << 20) -> np.ndarray:
+    """A criterion's sub-scores on the eligible cells (float16), computed chunk by chunk to stay in cache."""
+    out = np.empty(eligible.size, dtype=np.float16)
+    for start in range(0, eligible.size, chunk):
+        out[start:start + chunk] = criterion.value_function(raw_flat[eligible[start:start + chunk]])
+    return out
 
 
 def _needed_layers(config: Config) -> dict[str, str | None]:
