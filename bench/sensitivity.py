@@ -30,7 +30,6 @@ from geo.demo import build_demo_store
 from geo.exclusions import ExclusionMap
 from geo.grid import Grid
 from geo.sensitivity import SiteFollower, dirichlet_weights, follow_draws, sensitivity
-from geo.sites import find_sites
 
 #: Cells of AZ, NV and UT at 250 m (EPSG:5070 bounding box of the three states).
 THREE_STATE_SHAPE = (4400, 5200)
@@ -70,10 +69,7 @@ def bench_three_states(draws: int, seed: int, workers: int) -> None:
     print(f"three-state grid {analysis.grid.width} x {analysis.grid.height} "
           f"({analysis.grid.width * analysis.grid.height / 1e6:.1f} M cells, {analysis.eligible.size / 1e6:.1f} M "
           f"eligible), built in {time.perf_counter() - start:.1f} s")
-    scores = analysis.cell_scores()
-    suitable = np.zeros(analysis.grid.shape, dtype=bool)
-    suitable.ravel()[analysis.eligible] = scores >= analysis.config.sites.min_cell_score
-    base = find_sites(suitable, analysis.grid, analysis.config.sites)
+    base = analysis.site_labels(analysis.cell_scores())
     follower = SiteFollower(analysis, base)
     print(f"base run: {follower.n_sites} sites")
     weights = dirichlet_weights(analysis.weights, draws, 100.0, np.random.default_rng(seed))
@@ -88,9 +84,7 @@ def bench_three_states(draws: int, seed: int, workers: int) -> None:
             t0 = time.perf_counter()
             cell = analysis.cell_scores(w)
             t1 = time.perf_counter()
-            suitable[:] = False
-            suitable.ravel()[analysis.eligible] = cell >= analysis.config.sites.min_cell_score
-            find_sites(suitable, analysis.grid, analysis.config.sites)
+            analysis.site_labels(cell)
             parts["aggregate"].append(t1 - t0)
             parts["find_sites"].append(time.perf_counter() - t1)
     per_draw = statistics.median(times)

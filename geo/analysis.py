@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import geopandas as gpd
@@ -26,6 +27,7 @@ from geo.errors import ConfigError, LayerNotFoundError
 from geo.exclusions import ExclusionMap, build_exclusions
 from geo.grid import Grid, rasterize_mask, raster_cell_m
 from geo.provenance import Provenance
+from geo.sites import find_sites
 from geo.store import LayerStore
 from geo.types import ANALYSIS_CRS
 
@@ -77,6 +79,32 @@ class Analysis:
     def cell_scores(self, weights: Mapping[str, float] | None = None, method: str | None = None) -> np.ndarray:
         """Aggregate score of every eligible cell (aligned with ``eligible``)."""
         return aggregate(self.subscores, weights or self.weights, method or self.config.aggregation.method)
+
+    def site_labels(self, cell_scores: np.ndarray) -> np.ndarray:
+        """Candidate sites (int32 labels on the full grid) of the cells scoring at least the site threshold.
+
+        Only the bounding window of the eligible cells is searched, so the cost follows
+        the land that can hold sites rather than the whole grid.
+        """
+        labels = np.zeros(self.grid.shape, dtype=np.int32)
+        if self.eligible.size == 0:
+            return labels
+        window, local_index = self._eligible_window
+        height, width = window[0].stop - window[0].start, window[1].stop - window[1].start
+        suitable = np.zeros((height, width), dtype=bool)
+        with np.errstate(invalid="ignore"):
+            suitable.ravel()[local_index[cell_scores >= self.config.sites.min_cell_score]] = True
+        labels[window] = find_sites(suitable, self.grid, self.config.sites)
+        return labels
+
+    @cached_property
+    def _eligible_window(self) -> tuple[tuple[slice, slice], np.ndarray]:
+        """The bounding window of the eligible cells, and their flat indices within it (int32)."""
+        rows, cols = np.divmod(self.eligible, self.grid.width)
+        r0, c0 = int(rows[0]), int(cols.min())
+        window = (slice(r0, int(rows[-1]) + 1), slice(c0, int(cols.max()) + 1))
+        width = window[1].stop - c0
+        return window, ((rows - r0) * width + (cols - c0)).astype(np.int32)
 
     def score_grid(self, cell_scores: np.ndarray) -> np.ndarray:
         """Cell scores spread onto the full grid (NaN where excluded)."""

@@ -26,7 +26,7 @@ from geo.demo import build_demo_store
 from geo.query import read_places, score_places
 from geo.sensitivity import add_robustness
 from geo.outputs import write_run, write_sites_file as write_sites
-from geo.sites import describe_sites, find_sites
+from geo.sites import describe_sites
 from geo.store import LayerStore
 
 log = logging.getLogger(__name__)
@@ -104,11 +104,7 @@ def rank(analysis: Analysis, weights: dict[str, float] | None = None,
     eligible cells (aligned with ``analysis.eligible``).
     """
     cell_scores = analysis.cell_scores(weights, method)
-    suitable = np.zeros(analysis.grid.shape, dtype=bool)
-    with np.errstate(invalid="ignore"):
-        suitable.ravel()[analysis.eligible[cell_scores >= analysis.config.sites.min_cell_score]] = True
-    labels = find_sites(suitable, analysis.grid, analysis.config.sites)
-    del suitable
+    labels = analysis.site_labels(cell_scores)
     sites = describe_sites(analysis, labels, cell_scores)
     return sites, labels, cell_scores
 

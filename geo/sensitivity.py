@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from geo.grid import rasterize_values
-from geo.sites import find_sites, label_stats
+from geo.sites import label_stats
 
 if TYPE_CHECKING:
     from geo.analysis import Analysis
@@ -132,10 +132,7 @@ class SiteFollower:
         """Rank of each base site under ``weights`` (inf where not a site), and the number of sites found."""
         analysis = self.analysis
         scores = analysis.cell_scores(weights)
-        suitable = np.zeros(analysis.grid.shape, dtype=bool)
-        with np.errstate(invalid="ignore"):
-            suitable.ravel()[analysis.eligible] = scores >= analysis.config.sites.min_cell_score
-        labels = find_sites(suitable, analysis.grid, analysis.config.sites).ravel()
+        labels = analysis.site_labels(scores).ravel()
         count = int(labels.max(initial=0))
         out = np.full(self.n_sites, np.inf)
         if count == 0 or self.n_sites == 0:
