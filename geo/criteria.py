@@ -10,7 +10,7 @@ import geopandas as gpd
 import numpy as np
 
 from geo.config import Criterion, Exclusion
-from geo.grid import Grid, distance_km, rasterize_mask, rasterize_values, slope_degrees
+from geo.grid import Grid, distance_to_features_km, rasterize_values, slope_degrees
 
 log = logging.getLogger(__name__)
 
@@ -65,11 +65,8 @@ def criterion_raw(
             burned = rasterize_values(layers[name], criterion.attribute, grid)
             np.copyto(raw, burned, where=~np.isnan(burned))
         return raw.astype(np.float16)
-    mask = np.zeros(grid.shape, dtype=bool)
-    for name in criterion.layers:
-        if name in layers:
-            mask |= rasterize_mask(select_features(criterion, name, layers[name]), grid)
-    if not mask.any():
+    frames = [select_features(criterion, name, layers[name]) for name in criterion.layers if name in layers]
+    if not any(len(frame) for frame in frames):
         log.warning("criterion %s: no feature passes its filters; every cell is %g km away",
                     criterion.name, criterion.cap_km)
-    return distance_km(mask, grid, criterion.cap_km)
+    return distance_to_features_km(frames, grid, criterion.cap_km)

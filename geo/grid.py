@@ -112,14 +112,34 @@ def distance_km(feature_mask: np.ndarray, grid: Grid, cap_km: float | None = Non
     Uses the multi-threaded ``edt`` package on a uint8 copy of the mask; peak memory is
     about 5 bytes per cell on top of the float16 result.
     """
+    return _distance_from_background(np.logical_not(feature_mask).view(np.uint8), grid, cap_km)
+
+
+def distance_to_features_km(frames: list[gpd.GeoDataFrame], grid: Grid, cap_km: float | None = None) -> np.ndarray:
+    """:func:`distance_km` to the geometries of ``frames``, rasterized straight into the background.
+
+    Lines and points burn every cell they touch, polygons the cells whose centres they
+    contain, as in :func:`rasterize_mask`.
+    """
+    background = np.ones(grid.shape, dtype=np.uint8)
+    for frame in frames:
+        if len(frame):
+            touched = not frame.geom_type.str.contains("Polygon").all()
+            features.rasterize(((g, 0) for g in frame.geometry), out=background, transform=grid.transform,
+                               all_touched=touched)
+    return _distance_from_background(background, grid, cap_km)
+
+
+def _distance_from_background(background: np.ndarray, grid: Grid, cap_km: float | None) -> np.ndarray:
+    """Distances (km, float16, capped) from a uint8 grid that is 0 on features and 1 elsewhere."""
     cap = np.float32(cap_km if cap_km is not None else np.inf)
-    if not feature_mask.any():
+    if background.all():
         return np.full(grid.shape, cap, dtype=np.float16)
-    background = np.logical_not(feature_mask).view(np.uint8)
     res_km = grid.resolution / 1000.0
     dist = edt.edt(background, anisotropy=(res_km, res_km), black_border=False, parallel=os.cpu_count() or 1)
-    np.minimum(dist, cap, out=dist)
-    return dist.astype(np.float16)
+    out = np.empty(grid.shape, dtype=np.float16)
+    np.minimum(dist, cap, out=out, casting="same_kind")
+    return out
 
 
 def slope_degrees(elevation_path: Path, grid: Grid) -> np.ndarray:

@@ -64,3 +64,16 @@ def test_rasterize_values_fills_missing() -> None:
     frame = gpd.GeoDataFrame({"v": [2.5, np.nan]}, geometry=[box(0, 0, 200, 400), box(200, 0, 400, 400)], crs=CRS)
     raster = rasterize_values(frame, "v", grid)
     assert (raster[:, :2] == 2.5).all() and np.isnan(raster[:, 2:]).all()
+
+
+def test_distance_to_features_matches_mask_path() -> None:
+    from geo.grid import distance_to_features_km
+
+    grid = Grid.covering((0, 0, 2000, 2000), 100)
+    lines = gpd.GeoDataFrame(geometry=[LineString([(50, 50), (1950, 1250)])], crs=CRS)
+    points = gpd.GeoDataFrame(geometry=[Point(1500, 1800)], crs=CRS)
+    mask = rasterize_mask(lines, grid) | rasterize_mask(points, grid)
+    direct = distance_to_features_km([lines, points], grid, cap_km=1.0)
+    assert np.array_equal(direct, distance_km(mask, grid, cap_km=1.0))
+    assert float(direct.max()) == pytest.approx(1.0)
+    assert (distance_to_features_km([lines.iloc[:0]], grid, cap_km=3.0) == 3.0).all()
