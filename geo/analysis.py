@@ -100,11 +100,17 @@ class Analysis:
     @cached_property
     def _eligible_window(self) -> tuple[tuple[slice, slice], np.ndarray]:
         """The bounding window of the eligible cells, and their flat indices within it (int32)."""
-        rows, cols = np.divmod(self.eligible, self.grid.width)
-        r0, c0 = int(rows[0]), int(cols.min())
-        window = (slice(r0, int(rows[-1]) + 1), slice(c0, int(cols.max()) + 1))
-        width = window[1].stop - c0
-        return window, ((rows - r0) * width + (cols - c0)).astype(np.int32)
+        grid_width, chunk = self.grid.width, 1 << 20
+        blocks = [self.eligible[i:i + chunk] for i in range(0, self.eligible.size, chunk)]
+        c0 = min(int((block % grid_width).min()) for block in blocks)
+        c1 = max(int((block % grid_width).max()) for block in blocks)
+        r0, r1 = int(self.eligible[0] // grid_width), int(self.eligible[-1] // grid_width)
+        width = c1 - c0 + 1
+        local = np.empty(self.eligible.size, dtype=np.int32)
+        for i, block in zip(range(0, self.eligible.size, chunk), blocks):
+            rows, cols = np.divmod(block, grid_width)
+            local[i:i + chunk] = (rows - r0) * width + (cols - c0)
+        return (slice(r0, r1 + 1), slice(c0, c1 + 1)), local
 
     def score_grid(self, cell_scores: np.ndarray) -> np.ndarray:
         """Cell scores spread onto the full grid (NaN where excluded)."""
