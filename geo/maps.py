@@ -44,6 +44,7 @@ from geo.errors import GeoError
 from geo.exclusions import OUTSIDE_STUDY_AREA, ExclusionMap
 from geo.grid import Grid
 from geo.provenance import Provenance
+from geo.sensitivity import NOT_SENSITIVE
 from geo.store import atomic_write_text
 from geo.types import ANALYSIS_CRS, STORE_CRS
 
@@ -258,11 +259,19 @@ def _geojson(data: dict[str, Any], name: str, style: Callable[[dict[str, Any]], 
                           marker=marker, on_each_feature=_BIND_FEATURE, smooth_factor=0.5, **kwargs)
 
 
-def _fmt(value: Any, pattern: str = "{:,.2f}", unit: str = "") -> str:
+def _fmt(value: Any, pattern: str = "{:,.2f}", unit: str = "", missing: str = "unknown") -> str:
     if value is None or pd.isna(value):
-        return "unknown"
+        return missing
     text = pattern.format(value)
     return f"{text} {esc(unit)}".strip()
+
+
+def _sensitivity_phrase(criterion: Any) -> str:
+    if criterion is None or pd.isna(criterion):
+        return "sensitivity to single weights not measured"
+    if criterion == NOT_SENSITIVE:
+        return "no single weight change moves its rank"
+    return f"most sensitive to the weight of {esc(str(criterion).replace('_', ' '))}"
 
 
 def voltage_style(kv: float) -> tuple[str, str, float]:
@@ -304,7 +313,7 @@ def site_popup(site: pd.Series, criteria: list[tuple[str, str, float]], n_sites:
             f"In the top sites in {_fmt(site.get('top_n_share'), '{:.0%}')} of weight samples; "
             f"median rank {_fmt(site.get('rank_median'), '{:.0f}')} "
             f"(5-95%: {_fmt(site.get('rank_p05'), '{:.0f}')}-{_fmt(site.get('rank_p95'), '{:.0f}')}); "
-            f"most sensitive to {esc(site.get('most_sensitive_to')) or 'unknown'}"
+            + _sensitivity_phrase(site.get("most_sensitive_to"))
         )
     rows = "".join(
         f"<tr><td>{esc(name.replace('_', ' '))}</td><td class='num'>{weight:.2f}</td>"
@@ -320,7 +329,8 @@ def site_popup(site: pd.Series, criteria: list[tuple[str, str, float]], n_sites:
     nearest = [
         f"{line}: {_fmt(site.get('nearest_line_kv'), '{:.0f}', 'kV')} at "
         f"{_fmt(site.get('nearest_line_km'), '{:.1f}', 'km')}",
-        f"Nearest substation: {substation} ({_fmt(site.get('nearest_substation_kv'), '{:.0f}', 'kV')}) at "
+        f"Nearest substation: {substation} "
+        f"({_fmt(site.get('nearest_substation_kv'), '{:.0f}', 'kV', missing='voltage unknown')}) at "
         f"{_fmt(site.get('nearest_substation_km'), '{:.1f}', 'km')}",
     ]
     if "water_stress_value" in site.index:

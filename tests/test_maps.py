@@ -98,7 +98,7 @@ def test_popup_explains_the_site(demo_result: RunResult) -> None:
     robust["top_n_share"], robust["rank_median"], robust["rank_p05"], robust["rank_p95"] = 0.85, 2.0, 1.0, 6.0
     robust["most_sensitive_to"] = "water_stress"
     text = site_popup(robust, criteria, len(demo_result.sites), scenario_ranks={"chip <fab>": "rank 3"})
-    assert "85%" in text and "median rank 2" in text and "1-6" in text and "most sensitive to water_stress" in text
+    assert "85%" in text and "median rank 2" in text and "1-6" in text and "most sensitive to the weight of water stress" in text
     assert "chip &lt;fab&gt;: rank 3" in text
 
 
