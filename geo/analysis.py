@@ -58,6 +58,7 @@ class Analysis:
     eligible: np.ndarray
     subscores: dict[str, np.ndarray]
     skipped: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -167,8 +168,28 @@ def prepare(config: Config, store: LayerStore, *, on_step: StepCallback | None =
     return Analysis(
         config=config, grid=grid, exclusions=exclusions, criteria=criteria, raw=raw, layers=layers,
         provenance=provenance, eligible=eligible,
-        subscores=subscores, skipped=skipped, timings=timings,
+        subscores=subscores, skipped=skipped, warnings=_shared_sources(criteria, provenance), timings=timings,
     )
+
+
+def _shared_sources(criteria: list[Criterion], provenance: Mapping[str, Provenance]) -> list[str]:
+    """Warnings for pairs of criteria whose layers all come from the same source file (it counts twice)."""
+    def origin(criterion: Criterion) -> frozenset[str] | None:
+        records = [provenance[name] for name in criterion.layers if name in provenance]
+        if not records or any(r.source_checksum is None for r in records):
+            return None
+        return frozenset(r.source_checksum for r in records)
+
+    warnings = []
+    for i, first in enumerate(criteria):
+        for second in criteria[i + 1:]:
+            if origin(first) is not None and origin(first) == origin(second):
+                layers = sorted({n for n in first.layers + second.layers if n in provenance})
+                warnings.append(
+                    f"criteria {first.name!r} and {second.name!r} are computed from the same source file "
+                    f"(layers {', '.join(layers)}), so it counts twice; consider dropping one or lowering its weight"
+                )
+    return warnings
 
 
 def _subscores(criterion: Criterion, raw_flat: np.ndarray, eligible: np.ndarray,

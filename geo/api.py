@@ -173,6 +173,7 @@ def run_record(analysis: Analysis, sites: gpd.GeoDataFrame, run_id: str, started
         "criteria": {c.name: {"unit": c.unit, "description": c.description, "layers": c.layers}
                      for c in analysis.criteria},
         "skipped": analysis.skipped,
+        "warnings": analysis.warnings,
         "grid": {"crs": grid.crs, "resolution_m": grid.resolution, "width": grid.width, "height": grid.height,
                  "transform": list(grid.transform)[:6]},
         "exclusions": {

@@ -247,7 +247,7 @@ def report_context(result: RunResult, top: int) -> dict[str, Any]:
         "resolution": f"{config.resolution_m:g}", "method": config.aggregation.method,
         "eligible_km2": _value(record.get("exclusions", {}).get("eligible_km2"), "{:,.1f}"),
         "rules": config.sites, "top": len(top_sites), "sites": table, "robust": bool(robust),
-        "criteria": criteria_rows, "exclusions": exclusion_rows, "skipped": analysis.skipped,
+        "criteria": criteria_rows, "exclusions": exclusion_rows, "skipped": analysis.skipped, "warnings": analysis.warnings,
         "provenance": provenance_rows, "config_yaml": config_yaml(config),
     }
 
@@ -298,6 +298,7 @@ of {{ eligible_km2 }} km&sup2; of eligible land; grid {{ resolution }} m; aggreg
 {% for e in exclusions %}<tr><td>{{ e.cause }}</td><td>{{ e.description }}</td><td class="num">{{ e.area_km2 }}</td></tr>
 {% endfor %}</table>
 {% if skipped %}<p>Not applied:</p><ul>{% for s in skipped %}<li>{{ s }}</li>{% endfor %}</ul>{% endif %}
+{% if warnings %}<p>Warnings:</p><ul>{% for s in warnings %}<li>{{ s }}</li>{% endfor %}</ul>{% endif %}
 <details><summary>Full configuration (YAML)</summary><pre>{{ config_yaml }}</pre></details>
 <h2 id="provenance">Provenance of every layer</h2>
 <table><tr><th>layer</th><th>source</th><th>retrieved</th><th>features</th><th>license</th><th>sha256</th><th>caveat</th></tr>
@@ -357,6 +358,10 @@ Sites: cells scoring at least {{ rules.min_cell_score }}, {{ rules.min_area_acre
 {% endfor %}{% if skipped %}
 Not applied:
 {% for s in skipped %}
+- {{ s|md }}{% endfor %}
+{% endif %}{% if warnings %}
+Warnings:
+{% for s in warnings %}
 - {{ s|md }}{% endfor %}
 {% endif %}
 ## Provenance of every layer

@@ -52,3 +52,8 @@ def test_arizona_is_shown_as_unknown_not_as_non_federal(real_run: Path) -> None:
     phoenix_desert = explain_location(real_run, record, sites, -112.9, 33.2)
     assert phoenix_desert["status"] == "excluded"
     assert "ownership_unknown" in phoenix_desert["causes"] and "not_federal" not in phoenix_desert["causes"]
+
+
+def test_criteria_from_the_same_file_are_flagged(real_run: Path) -> None:
+    record = json.loads((real_run / "run.json").read_text())
+    assert any("'fiber' and 'highway_rail'" in w and "counts twice" in w for w in record["warnings"])

@@ -51,6 +51,8 @@ def print_sites(result: api.RunResult, top: int) -> None:
             console.print(f"[yellow]note[/] {layer}: {caveat}")
     for line in result.record["skipped"]:
         console.print(f"[dim]skipped: {line}[/]")
+    for line in result.record["warnings"]:
+        console.print(f"[yellow]warning[/] {line}")
     robust = "top_n_share" in sites.columns
     table = Table(title=f"Top {min(top, len(sites))} of {len(sites)} candidate sites ({result.analysis.config.name})")
     columns = [("rank", True), ("site", False), ("score", True), ("acres", True), ("state", False),
