@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 import zipfile
 from pathlib import Path
 
@@ -150,7 +149,6 @@ def real_store(tmp_path_factory):
     if not RAW.is_dir():
         pytest.skip(f"{RAW} is absent")
     store = LayerStore(tmp_path_factory.mktemp("store"))
-    started = time.perf_counter()
     provenance = {}
     for layer in ingest_directory(RAW, NormalizeContext(("AZ", "NV", "UT"))):
         if layer.frame is not None:
@@ -158,9 +156,7 @@ def real_store(tmp_path_factory):
         else:
             provenance[layer.layer] = store.write_raster(layer.layer, layer.raster_path, **layer.provenance)
             layer.raster_path.unlink()
-    elapsed = time.perf_counter() - started
-    print(f"\ningested {RAW} into {len(provenance)} layers in {elapsed:.1f} s")
-    return store, elapsed
+    return store
 
 
 @pytest.mark.shared_data
@@ -172,9 +168,8 @@ def test_real_files_are_all_recognised():
 
 
 @pytest.mark.shared_data
-def test_real_ingest_is_fast_and_every_layer_matches_its_schema(real_store):
-    store, elapsed = real_store
-    assert elapsed < 30
+def test_real_ingest_gives_every_layer_in_its_schema(real_store):
+    store = real_store
     assert set(store.layers()) == set(SCHEMAS) - {"roads", "water_bodies"}  # no such files exist
     for layer in store.layers():
         if SCHEMAS[layer].geometry is not None:
@@ -183,7 +178,7 @@ def test_real_ingest_is_fast_and_every_layer_matches_its_schema(real_store):
 
 @pytest.mark.shared_data
 def test_real_feature_counts_match_the_manifest(real_store):
-    store, _ = real_store
+    store = real_store
     counts = {layer: store.provenance(layer).feature_count for layer in store.layers()}
     counties = store.read("counties")
     assert counts["states"] == 3
@@ -204,7 +199,7 @@ def test_real_feature_counts_match_the_manifest(real_store):
 
 @pytest.mark.shared_data
 def test_real_federal_land_is_partial_and_covers_no_arizona(real_store):
-    store, _ = real_store
+    store = real_store
     prov = store.provenance("federal_land")
     assert prov.partial and prov.coverage_wkt
     covered = gpd.GeoSeries([shapely.from_wkt(prov.coverage_wkt)], crs=4326).to_crs(5070).iloc[0]
@@ -217,7 +212,7 @@ def test_real_federal_land_is_partial_and_covers_no_arizona(real_store):
 
 @pytest.mark.shared_data
 def test_real_proxies_are_named_in_provenance(real_store):
-    store, _ = real_store
+    store = real_store
     water = store.provenance("water_stress")
     assert water.proxy_for == "WRI Aqueduct baseline water stress"
     assert any("drought score" in note for note in water.notes)
