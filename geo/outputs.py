@@ -66,11 +66,21 @@ def write_run(
 
 
 def write_site_table(sites: gpd.GeoDataFrame, folder: Path) -> None:
-    """The ranked sites as GeoParquet (full precision), GeoJSON and CSV (geometry as centroid only)."""
-    sites.to_parquet(folder / SITES_PARQUET, index=False)
-    rounded = _rounded(sites)
-    rounded.to_file(folder / SITES_GEOJSON, driver="GeoJSON", engine="pyogrio")
-    pd.DataFrame(rounded.drop(columns="geometry")).to_csv(folder / SITES_CSV, index=False)
+    """The ranked sites as GeoParquet (full precision), GeoJSON and CSV (no geometry; lon/lat columns)."""
+    for name in (SITES_PARQUET, SITES_GEOJSON, SITES_CSV):
+        _write_table(sites, folder / name)
+
+
+def _write_table(sites: gpd.GeoDataFrame, path: Path) -> None:
+    """One site table file, its format chosen by the suffix; GeoJSON and CSV get rounded values."""
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        sites.to_parquet(path, index=False)
+    elif suffix == ".geojson":
+        _rounded(sites).to_file(path, driver="GeoJSON", engine="pyogrio")
+    else:
+        frame = _rounded(sites)
+        pd.DataFrame(frame.drop(columns=frame.geometry.name)).to_csv(path, index=False)
 
 
 def _rounded(sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -122,13 +132,7 @@ def write_sites_file(sites: gpd.GeoDataFrame, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp{suffix}")
     try:
-        if suffix == ".parquet":
-            sites.to_parquet(tmp, index=False)
-        elif suffix == ".geojson":
-            _rounded(sites).to_file(tmp, driver="GeoJSON", engine="pyogrio")
-        else:
-            frame = _rounded(sites)
-            pd.DataFrame(frame.drop(columns=frame.geometry.name)).to_csv(tmp, index=False)
+        _write_table(sites, tmp)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
