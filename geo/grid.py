@@ -77,12 +77,17 @@ def rasterize_mask(frame: gpd.GeoDataFrame, grid: Grid, *, all_touched: bool = F
     """Boolean mask of the cells ``frame``'s geometries cover (lines and points: every cell touched)."""
     if len(frame) == 0:
         return np.zeros(grid.shape, dtype=bool)
-    touched = all_touched or not frame.geom_type.str.contains("Polygon").all()
+    touched = all_touched or _burns_touched_cells(frame)
     burned = features.rasterize(
         ((g, 1) for g in frame.geometry),
         out_shape=grid.shape, transform=grid.transform, fill=0, dtype="uint8", all_touched=touched,
     )
     return burned.view(bool)
+
+
+def _burns_touched_cells(frame: gpd.GeoDataFrame) -> bool:
+    """Lines and points burn every cell they touch; polygons only the cells whose centres they contain."""
+    return not frame.geom_type.str.contains("Polygon").all()
 
 
 def rasterize_values(frame: gpd.GeoDataFrame, column: str, grid: Grid, *, fill: float = np.nan,
@@ -124,9 +129,8 @@ def distance_to_features_km(frames: list[gpd.GeoDataFrame], grid: Grid, cap_km: 
     background = np.ones(grid.shape, dtype=np.uint8)
     for frame in frames:
         if len(frame):
-            touched = not frame.geom_type.str.contains("Polygon").all()
             features.rasterize(((g, 0) for g in frame.geometry), out=background, transform=grid.transform,
-                               all_touched=touched)
+                               all_touched=_burns_touched_cells(frame))
     return _distance_from_background(background, grid, cap_km)
 
 
