@@ -130,27 +130,30 @@ def describe_sites(analysis: Analysis, labels: np.ndarray, cell_scores: np.ndarr
     ``nearest_substation_km``, ``nearest_town``, ``nearest_town_km``) and ``caveats``
     (the synthetic, proxy or partial layers behind every score). The geometry is the
     site polygon in EPSG:4326.
+
+    ``labels`` mark eligible cells only, as :meth:`Analysis.site_labels` makes them, so
+    each site's sub-scores are the ones the analysis already holds for its cells.
     """
     count = int(labels.max())
     columns = _site_columns(analysis)
     if count == 0:
         return gpd.GeoDataFrame(columns=columns, geometry=[], crs=STORE_CRS)
     grid = analysis.grid
-    cells = np.flatnonzero(labels)
-    site_of = labels.ravel()[cells]
+    on_eligible = labels.ravel()[analysis.eligible]
+    in_site = on_eligible > 0
+    cells, site_of = analysis.eligible[in_site], on_eligible[in_site]
     n_cells = np.bincount(site_of, minlength=count + 1)[1:]
     rows, cols = np.divmod(cells, grid.width)
     x, y = grid.cell_centres(label_stats(site_of, rows, count), label_stats(site_of, cols, count))
     table: dict[str, object] = {
-        "score": _site_scores(analysis, labels, cell_scores, count),
+        "score": label_stats(site_of, cell_scores[in_site], count),
         "area_acres": n_cells * grid.cell_acres,
         "n_cells": n_cells,
     }
     weights = analysis.weights
     for criterion in analysis.criteria:
-        raw = analysis.raw[criterion.name].ravel()[cells]
-        sub = label_stats(site_of, criterion.value_function(raw), count)
-        table[f"{criterion.name}_value"] = label_stats(site_of, raw, count)
+        sub = label_stats(site_of, analysis.subscores[criterion.name][in_site], count)
+        table[f"{criterion.name}_value"] = label_stats(site_of, analysis.raw[criterion.name].ravel()[cells], count)
         table[f"{criterion.name}_score"] = sub
         table[f"{criterion.name}_contribution"] = weights[criterion.name] * sub
     polygons = _polygons(labels, grid, count)
@@ -174,13 +177,6 @@ def describe_sites(analysis: Analysis, labels: np.ndarray, cell_scores: np.ndarr
     sites.insert(0, "rank", np.arange(1, len(sites) + 1))
     sites = sites.reset_index(drop=True).to_crs(STORE_CRS)
     return sites[[*columns, "geometry"]]
-
-
-def _site_scores(analysis: Analysis, labels: np.ndarray, cell_scores: np.ndarray, count: int) -> np.ndarray:
-    """Mean cell score per site, from the scores of eligible cells."""
-    site_of = labels.ravel()[analysis.eligible]
-    in_site = site_of > 0
-    return label_stats(site_of[in_site], cell_scores[in_site], count)
 
 
 def _site_columns(analysis: Analysis) -> list[str]:
