@@ -25,16 +25,14 @@ from geo.config import Config, Criterion
 from geo.criteria import criterion_raw
 from geo.errors import ConfigError, LayerNotFoundError
 from geo.exclusions import ExclusionMap, build_exclusions
-from geo.grid import Grid, rasterize_mask, raster_cell_m
+from geo.grid import Grid, rasterize_mask
+from geo.terrain import describe_elevation, slope_supported
 from geo.provenance import Provenance
 from geo.sites import find_sites
 from geo.store import LayerStore
 from geo.types import ANALYSIS_CRS
 
 log = logging.getLogger(__name__)
-
-#: Elevation coarser than this (m per cell) gives no meaningful slope for site screening.
-MAX_ELEVATION_CELL_FOR_SLOPE_M = 1000.0
 
 StepCallback = Callable[[str], None]
 
@@ -60,6 +58,7 @@ class Analysis:
     skipped: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    terrain: str = "no terrain measure"
 
     @property
     def weights(self) -> dict[str, float]:
@@ -147,7 +146,7 @@ def prepare(config: Config, store: LayerStore, *, on_step: StepCallback | None =
         study_area = _study_area(config, layers["states"])
         grid = Grid.covering(tuple(study_area.total_bounds), config.resolution_m)
         log.info("grid %d x %d cells at %g m", grid.width, grid.height, grid.resolution)
-    criteria = [c for c in config.criteria if _criterion_available(c, layers, elevation, skipped, config.origin)]
+    criteria = _applicable_criteria(config, layers, elevation, skipped)
     if not criteria or sum(config.weights()[c.name] for c in criteria) <= 0:
         raise ConfigError("no criterion with a positive weight has its layers in the store")
 
@@ -169,7 +168,29 @@ def prepare(config: Config, store: LayerStore, *, on_step: StepCallback | None =
         config=config, grid=grid, exclusions=exclusions, criteria=criteria, raw=raw, layers=layers,
         provenance=provenance, eligible=eligible,
         subscores=subscores, skipped=skipped, warnings=_shared_sources(criteria, provenance), timings=timings,
+        terrain=_terrain_note(config, criteria, exclusions, elevation),
     )
+
+
+def _terrain_note(config: Config, criteria: list[Criterion], exclusions: ExclusionMap, elevation: Path | None) -> str:
+    """Which terrain measure the run used, and which it could not, in one line for every output."""
+    if elevation is None:
+        return "no terrain measure: no elevation layer in the store"
+    source = describe_elevation(elevation)
+    used = [c for c in criteria if c.measure in ("slope", "height_above_basin")]
+    used += [e for e in config.exclusions if e.layer == "elevation" and e.name in exclusions.causes]
+    parts = []
+    for rule in used:
+        kind = "criterion" if isinstance(rule, Criterion) else "exclusion"
+        measure = "slope" if getattr(rule, "measure", None) == "slope" or getattr(rule, "max_slope_deg", None) else (
+            f"height above the basin floor within {rule.radius_km:g} km")
+        parts.append(f"{kind} {rule.name}: {measure}")
+    if not parts:
+        return f"no terrain measure applied ({source} in the store)"
+    note = f"{'; '.join(parts)} (from {source})"
+    if not slope_supported(elevation):
+        note += f"; slope not used: {source} is too coarse for it"
+    return note
 
 
 def _shared_sources(criteria: list[Criterion], provenance: Mapping[str, Provenance]) -> list[str]:
@@ -204,8 +225,8 @@ def _subscores(criterion: Criterion, raw_flat: np.ndarray, eligible: np.ndarray,
 def _needed_layers(config: Config) -> dict[str, str | None]:
     """Layers the configuration reads, each with what requires it (None: optional)."""
     needed: dict[str, str | None] = {"states": "the study area", "counties": "site descriptions"}
-    if config.land.federal_only:
-        needed["federal_land"] = "the federal-land rule (land.federal_only)"
+    needed["federal_land"] = "the federal-land rule (land.federal_only)" if config.land.federal_only else None
+    needed["tribal_land"] = None
     for c in config.criteria:
         for layer in c.layers:
             required = c.required and len(c.layers) == 1
@@ -233,15 +254,7 @@ def _load_layers(config: Config, store: LayerStore, skipped: list[str]
             continue
         provenance[layer] = store.provenance(layer)
         if layer == "elevation":
-            path = store.data_path(layer)
-            cell = raster_cell_m(path)
-            if cell > MAX_ELEVATION_CELL_FOR_SLOPE_M:
-                skipped.append(
-                    f"elevation: about {cell / 1000:.0f} km per cell, too coarse for slope; "
-                    "slope criterion and steep-slope exclusion not applied"
-                )
-            else:
-                elevation = path
+            elevation = store.data_path(layer)
             continue
         layers[layer] = store.read(layer).to_crs(ANALYSIS_CRS)
     return layers, provenance, elevation
@@ -254,8 +267,25 @@ def _study_area(config: Config, states: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return states[states["state"].isin(config.states)]
 
 
+def _applicable_criteria(config: Config, layers: Mapping[str, gpd.GeoDataFrame], elevation: Path | None,
+                         skipped: list[str]) -> list[Criterion]:
+    """The criteria that can be computed; a fallback only where the criterion it stands in for cannot."""
+    usable = {c.name: _criterion_available(c, layers, elevation, skipped, config.origin) for c in config.criteria}
+    chosen = []
+    for c in config.criteria:
+        if usable[c.name] and c.fallback_for is not None and usable.get(c.fallback_for, False):
+            skipped.append(f"criterion {c.name!r}: not needed, {c.fallback_for!r} applies")
+        elif usable[c.name]:
+            chosen.append(c)
+    return chosen
+
+
 def _criterion_available(c: Criterion, layers: Mapping[str, gpd.GeoDataFrame], elevation: Path | None,
                          skipped: list[str], config_origin: str) -> bool:
+    if c.measure == "slope" and elevation is not None and not slope_supported(elevation):
+        skipped.append(f"criterion {c.name!r}: {describe_elevation(elevation)} is too coarse for slope; "
+                       "criterion not applied")
+        return False
     present = [name for name in c.layers if (elevation is not None if name == "elevation" else name in layers)]
     if present:
         if len(present) < len(c.layers):

@@ -23,11 +23,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from geo.errors import ConfigError
-from geo.schema import SCHEMAS, FEDERAL_AGENCIES
+from geo.schema import SCHEMAS
 from geo.types import StateCode
-from geo.valuefunctions import Gaussian, Linear, Logistic, Piecewise, ValueFunction
+from geo.valuefunctions import Gaussian, Linear, Piecewise, ValueFunction
 
-Measure = Literal["distance", "attribute", "slope"]
+Measure = Literal["distance", "attribute", "slope", "height_above_basin"]
 PRESETS = ("fiber_cable_plant", "transformer_plant", "power_module_plant", "chip_fab")
 
 #: Random index of Saaty (1980) for matrices of size n, used by the AHP consistency ratio.
@@ -44,7 +44,10 @@ class Criterion(_Model):
 
     ``measure`` says what the raw value is: ``distance`` (km to the nearest feature
     of ``layers``), ``attribute`` (a numeric column of a polygon layer under the
-    cell) or ``slope`` (degrees, from the elevation raster).
+    cell), ``slope`` (degrees, from an elevation raster fine enough for slope) or
+    ``height_above_basin`` (metres above the lowest ground within ``radius_km``, which
+    even a coarse elevation raster supports). A criterion with ``fallback_for`` is
+    applied only when the criterion it names cannot be computed.
     """
 
     name: str
@@ -59,6 +62,9 @@ class Criterion(_Model):
     min_voltage_kv: float | None = Field(None, ge=0)
     min_population: int | None = Field(None, ge=0)
     required: bool = Field(True, description="Fail when a layer is missing; else skip with a warning")
+    radius_km: float = Field(15.0, gt=0, description="For 'height_above_basin': how far to look for the basin floor")
+    fallback_for: str | None = Field(
+        None, description="Apply only when this criterion is not configured or cannot be computed")
 
     @field_validator("layers")
     @classmethod
@@ -79,8 +85,8 @@ class Criterion(_Model):
                     raise ValueError(
                         f"criterion {self.name!r}: layer {layer!r} has no column {self.attribute!r}"
                     )
-        if self.measure == "slope" and self.layers != ["elevation"]:
-            raise ValueError(f"criterion {self.name!r}: measure 'slope' reads the 'elevation' layer")
+        if self.measure in ("slope", "height_above_basin") and self.layers != ["elevation"]:
+            raise ValueError(f"criterion {self.name!r}: measure {self.measure!r} reads the 'elevation' layer")
         return self
 
 
@@ -92,7 +98,19 @@ class Exclusion(_Model):
     buffer_m: float = Field(0.0, ge=0)
     min_population: int | None = Field(None, ge=0, description="Only places at least this large")
     max_slope_deg: float | None = Field(None, gt=0, description="For 'elevation': exclude steeper cells")
+    max_height_above_basin_m: float | None = Field(
+        None, gt=0, description="For 'elevation': exclude cells higher than this above the lowest ground nearby")
+    radius_km: float = Field(15.0, gt=0, description="For 'max_height_above_basin_m': how far the basin floor may be")
+    fallback_for: str | None = Field(
+        None, description="Apply only when this exclusion is not configured or cannot be computed")
     required: bool = False
+
+    @model_validator(mode="after")
+    def _one_terrain_rule(self) -> Exclusion:
+        if self.layer == "elevation" and (self.max_slope_deg is None) == (self.max_height_above_basin_m is None):
+            raise ValueError(f"exclusion {self.name!r}: give exactly one of max_slope_deg and "
+                             "max_height_above_basin_m")
+        return self
 
     @field_validator("layer")
     @classmethod
@@ -102,22 +120,43 @@ class Exclusion(_Model):
         return layer
 
 
+#: Federal agencies whose land may be opted in: agencies have offered some of their own
+#: land (military bases, national laboratories, reservoirs, forests) for AI infrastructure.
+OPTIONAL_AGENCIES = ("USFS", "BOR", "DOD", "DOE", "OTHER_FEDERAL")
+#: Never eligible, in any configuration: national parks and monuments, wildlife refuges.
+#: (Tribal land is not federal land to offer; it is excluded by its own rule.)
+NEVER_ELIGIBLE_AGENCIES = {
+    "NPS": "National Park Service land (parks, monuments) is protected by its organic act",
+    "FWS": "Fish and Wildlife Service land (wildlife refuges) is managed for wildlife first",
+}
+
+
 class LandRules(_Model):
-    """Which land may hold a site."""
+    """Which land may hold a site.
+
+    By default only land the Bureau of Land Management manages: the multiple-use public
+    land whose rights-of-way program grants industrial and energy uses. Forest Service,
+    Reclamation, Defense and Energy land can be opted in with ``agencies``; National
+    Park Service and Fish and Wildlife Service land, and tribal land, never can.
+    """
 
     federal_only: bool = True
-    agencies: list[str] | None = Field(None, description="Only these managing agencies (default: any federal)")
+    agencies: list[str] = Field(default_factory=lambda: ["BLM"], min_length=1,
+                                description="Federal agencies whose land may hold a site")
     unknown_ownership: Literal["exclude", "include"] = Field(
         "exclude", description="Cells outside the ownership layer's coverage: exclude, or rank them labelled unknown"
     )
 
     @field_validator("agencies")
     @classmethod
-    def _known_agencies(cls, agencies: list[str] | None) -> list[str] | None:
-        if agencies is not None:
-            unknown = sorted(set(agencies) - set(FEDERAL_AGENCIES))
-            if unknown:
-                raise ValueError(f"unknown agencies {unknown}; federal agencies are {', '.join(FEDERAL_AGENCIES)}")
+    def _known_agencies(cls, agencies: list[str]) -> list[str]:
+        for agency in agencies:
+            if agency in NEVER_ELIGIBLE_AGENCIES:
+                raise ValueError(f"{agency} cannot be opted in: {NEVER_ELIGIBLE_AGENCIES[agency]}")
+        allowed = ("BLM", *OPTIONAL_AGENCIES)
+        unknown = sorted(set(agencies) - set(allowed))
+        if unknown:
+            raise ValueError(f"unknown agencies {unknown}; agencies that may hold a site are {', '.join(allowed)}")
         return agencies
 
 
@@ -203,13 +242,20 @@ def _default_criteria() -> list[Criterion]:
             value_function=Linear(low=0, high=5, direction="lower_is_better"), weight=0.2,
         ),
         Criterion(
-            name="fiber", layers=["fiber"], cap_km=100, description="Distance to a long-haul fiber route",
-            value_function=Logistic(midpoint=15, steepness=0.25, direction="lower_is_better"), weight=0.1,
+            name="fiber", layers=["backbone_pops", "fiber"], cap_km=250, required=False,
+            description="Distance to the backbone: a city with a backbone point of presence, or a fiber route",
+            value_function=Piecewise(points=[(0, 1.0), (25, 0.8), (75, 0.4), (150, 0.0)]), weight=0.1,
         ),
         Criterion(
             name="slope", layers=["elevation"], measure="slope", unit="degrees", required=False,
             description="Terrain slope", value_function=Piecewise(points=[(0, 1.0), (3, 0.9), (8, 0.2), (15, 0.0)]),
             weight=0.1,
+        ),
+        Criterion(
+            name="relief", layers=["elevation"], measure="height_above_basin", unit="m", required=False,
+            fallback_for="slope", radius_km=15,
+            description="Height above the lowest ground within 15 km (coarse terrain, where slope is not available)",
+            value_function=Piecewise(points=[(0, 1.0), (50, 0.9), (120, 0.5), (200, 0.0)]), weight=0.1,
         ),
         Criterion(
             name="highway_rail", layers=["roads", "rail"], cap_km=100, required=False,
@@ -231,6 +277,8 @@ def _default_exclusions() -> list[Exclusion]:
         Exclusion(name="towns", layer="places", buffer_m=5000, min_population=1000),
         Exclusion(name="water_bodies", layer="water_bodies", buffer_m=250),
         Exclusion(name="steep_slope", layer="elevation", max_slope_deg=10),
+        Exclusion(name="high_ground", layer="elevation", max_height_above_basin_m=200, radius_km=15,
+                  fallback_for="steep_slope"),
     ]
 
 

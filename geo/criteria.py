@@ -11,6 +11,7 @@ import numpy as np
 
 from geo.config import Criterion, Exclusion
 from geo.grid import Grid, distance_to_features_km, rasterize_values, slope_degrees
+from geo.terrain import height_above_basin_m
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +56,12 @@ def criterion_raw(
     Distances are in km, computed on the grid by an exact Euclidean distance
     transform of the rasterized features and capped at ``criterion.cap_km``.
     """
-    if criterion.measure == "slope":
+    if criterion.measure in ("slope", "height_above_basin"):
         if elevation_path is None:
             raise ValueError(f"criterion {criterion.name!r} needs the elevation layer")
-        return slope_degrees(elevation_path, grid)
+        if criterion.measure == "slope":
+            return slope_degrees(elevation_path, grid)
+        return height_above_basin_m(elevation_path, grid, criterion.radius_km)
     if criterion.measure == "attribute":
         raw = rasterize_values(layers[criterion.layers[0]], criterion.attribute, grid)
         for name in criterion.layers[1:]:

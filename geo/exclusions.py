@@ -10,9 +10,14 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 
+from rasterio import features
+
 from geo.config import Config, Exclusion
 from geo.criteria import select_features
+from geo.errors import ConfigError
 from geo.grid import Grid, rasterize_mask, slope_degrees
+from geo.schema import FEDERAL_AGENCIES
+from geo.terrain import describe_elevation, height_above_basin_m, slope_supported
 
 log = logging.getLogger(__name__)
 
@@ -20,11 +25,25 @@ log = logging.getLogger(__name__)
 OUTSIDE_STUDY_AREA = "outside_study_area"
 OWNERSHIP_UNKNOWN = "ownership_unknown"
 NOT_FEDERAL = "not_federal"
-BUILT_IN_CAUSES = (OUTSIDE_STUDY_AREA, OWNERSHIP_UNKNOWN, NOT_FEDERAL)
+MILITARY_LAND = "military_land"
+ENERGY_LAND = "energy_land"
+NATIONAL_PARK = "national_park"
+WILDLIFE_REFUGE = "wildlife_refuge"
+TRIBAL_LAND = "tribal_land"
+AGENCY_NOT_ALLOWED = "agency_not_allowed"
+BUILT_IN_CAUSES = (
+    OUTSIDE_STUDY_AREA, OWNERSHIP_UNKNOWN, NOT_FEDERAL, MILITARY_LAND, ENERGY_LAND, NATIONAL_PARK,
+    WILDLIFE_REFUGE, TRIBAL_LAND, AGENCY_NOT_ALLOWED,
+)
+#: The agency behind each agency cause; such land is excluded unless the agency is allowed.
+AGENCY_CAUSES = {MILITARY_LAND: "DOD", ENERGY_LAND: "DOE", NATIONAL_PARK: "NPS", WILDLIFE_REFUGE: "FWS",
+                 TRIBAL_LAND: "TRIBAL"}
+#: The bitmask has 16 bits.
+MAX_CAUSES = 16
 
 #: How exclusion descriptions name the features of each layer.
 LAYER_NOUNS = {
-    "protected": "a protected area (park, wilderness or other designation)",
+    "protected": "a protected area",
     "urban": "an urban area",
     "places": "a town",
     "water_bodies": "a lake or reservoir",
@@ -38,7 +57,13 @@ LAYER_NOUNS = {
 CAUSE_TEXT = {
     OUTSIDE_STUDY_AREA: "outside the states analysed",
     OWNERSHIP_UNKNOWN: "land ownership unknown: no ownership data covers this place",
-    NOT_FEDERAL: "not federal land (or not managed by an allowed agency)",
+    NOT_FEDERAL: "not federal land (state, private, local or unknown manager)",
+    MILITARY_LAND: "military land (Department of Defense ranges, bases and depots)",
+    ENERGY_LAND: "Department of Energy land (national laboratories and test sites)",
+    NATIONAL_PARK: "National Park Service land (parks, monuments, recreation areas): never eligible",
+    WILDLIFE_REFUGE: "Fish and Wildlife Service land (wildlife refuges): never eligible",
+    TRIBAL_LAND: "tribal land (reservations and trust land): never eligible",
+    AGENCY_NOT_ALLOWED: "federal land of an agency this configuration does not allow",
 }
 
 
@@ -80,36 +105,77 @@ def build_exclusions(
 
     ``ownership_coverage`` is the area where the ``federal_land`` layer is complete
     (``None``: everywhere); outside it, land is marked ``ownership_unknown`` rather than
-    ``not_federal``. Configured exclusions whose layer is absent are skipped and
-    named in ``skipped``.
+    ``not_federal``. Land of an agency the configuration does not allow gets its own
+    cause (military, energy, national park, wildlife refuge, or any other agency), and
+    tribal land (``tribal_land`` layer, or tribal polygons of ``federal_land``) is always
+    excluded. Configured exclusions whose layer is absent are skipped and named in
+    ``skipped``.
+
+    Raises
+    ------
+    ConfigError
+        More exclusions than the 16-bit mask can hold.
     """
     causes = list(BUILT_IN_CAUSES)
+    allowed = set(config.land.agencies)
     descriptions = dict(CAUSE_TEXT)
-    configured = [e for e in config.exclusions if _available(e, layers, elevation_path, skipped)]
+    descriptions[AGENCY_NOT_ALLOWED] += f" (allowed: {', '.join(config.land.agencies)})"
+    configured = _applicable(config.exclusions, layers, elevation_path, skipped)
     causes += [e.name for e in configured]
-    if len(causes) > 16:
-        raise ValueError(f"at most {16 - len(BUILT_IN_CAUSES)} exclusions are supported, got {len(configured)}")
+    if len(causes) > MAX_CAUSES:
+        raise ConfigError(f"exclusions: at most {MAX_CAUSES - len(BUILT_IN_CAUSES)} can be configured, "
+                          f"got {len(configured)} ({', '.join(e.name for e in configured)})")
     bits = np.zeros(grid.shape, dtype=np.uint8 if len(causes) <= 8 else np.uint16)
 
     inside = rasterize_mask(study_area, grid)
-    _mark(bits, ~inside, 0)
-    if config.land.federal_only:
+    _mark(bits, ~inside, causes.index(OUTSIDE_STUDY_AREA))
+    del inside
+    if "federal_land" in layers:
+        land = layers["federal_land"]
         covered = np.ones(grid.shape, dtype=bool) if ownership_coverage is None else rasterize_mask(
             gpd.GeoDataFrame(geometry=ownership_coverage), grid)
-        if config.land.unknown_ownership == "exclude":
-            _mark(bits, ~covered, 1)
-        land = layers["federal_land"]
-        allowed = land["is_federal"].fillna(False).to_numpy(dtype=bool)
-        if config.land.agencies is not None:
-            allowed &= land["agency"].isin(config.land.agencies).to_numpy()
-        federal = rasterize_mask(land[allowed], grid)
-        _mark(bits, covered & ~federal, 2)
+        if config.land.federal_only and config.land.unknown_ownership == "exclude":
+            _mark(bits, ~covered, causes.index(OWNERSHIP_UNKNOWN))
+        agency = _agency_raster(land, grid)
+        for cause, code in AGENCY_CAUSES.items():
+            if code not in allowed:
+                _mark(bits, agency == AGENCY_CODES.index(code), causes.index(cause))
+        if config.land.federal_only:
+            federal = np.isin(agency, [AGENCY_CODES.index(a) for a in FEDERAL_AGENCIES])
+            _mark(bits, covered & ~federal & (agency != AGENCY_CODES.index("TRIBAL")), causes.index(NOT_FEDERAL))
+            named = set(AGENCY_CAUSES.values())
+            others = [AGENCY_CODES.index(a) for a in FEDERAL_AGENCIES if a not in allowed and a not in named]
+            _mark(bits, np.isin(agency, others), causes.index(AGENCY_NOT_ALLOWED))
+    if "tribal_land" in layers:
+        _mark(bits, rasterize_mask(layers["tribal_land"], grid), causes.index(TRIBAL_LAND))
+    else:
+        skipped.append("tribal land: layer 'tribal_land' not in the store; only tribal polygons of "
+                       "'federal_land' are excluded as tribal")
 
-    for i, exclusion in enumerate(configured, start=len(BUILT_IN_CAUSES)):
+    for exclusion in configured:
         mask, text = _exclusion_mask(exclusion, layers, grid, elevation_path)
         descriptions[exclusion.name] = text
-        _mark(bits, mask, i)
+        _mark(bits, mask, causes.index(exclusion.name))
     return ExclusionMap(bits, causes, descriptions)
+
+
+#: Codes of the agency raster: 0 is "no polygon"; agencies burn in this order, so where
+#: polygons overlap the later, more restrictive agency wins.
+AGENCY_CODES = ("", "OTHER_FEDERAL", "BLM", "BOR", "USFS", "DOE", "DOD", "NPS", "FWS", "TRIBAL",
+                "STATE", "LOCAL", "PRIVATE", "NGO", "UNKNOWN")
+
+
+def _agency_raster(land: gpd.GeoDataFrame, grid: Grid) -> np.ndarray:
+    """Per cell, the index in :data:`AGENCY_CODES` of the agency managing it (uint8, 0 = none)."""
+    code = land["agency"].map({a: i for i, a in enumerate(AGENCY_CODES)}).fillna(
+        AGENCY_CODES.index("UNKNOWN")).to_numpy(dtype=np.uint8)
+    order = np.argsort(code, kind="stable")
+    if not len(order):
+        return np.zeros(grid.shape, dtype=np.uint8)
+    return features.rasterize(
+        zip(land.geometry.to_numpy()[order], code[order].tolist()),
+        out_shape=grid.shape, transform=grid.transform, fill=0, dtype="uint8",
+    )
 
 
 def _mark(bits: np.ndarray, mask: np.ndarray, bit: int) -> None:
@@ -117,24 +183,50 @@ def _mark(bits: np.ndarray, mask: np.ndarray, bit: int) -> None:
     np.bitwise_or(bits, bits.dtype.type(1 << bit), out=bits, where=mask)
 
 
-def _available(exclusion: Exclusion, layers: Mapping[str, gpd.GeoDataFrame],
-               elevation_path: Path | None, skipped: list[str]) -> bool:
-    present = elevation_path is not None if exclusion.layer == "elevation" else exclusion.layer in layers
-    if not present:
-        skipped.append(f"exclusion {exclusion.name!r}: layer {exclusion.layer!r} not usable; exclusion not applied")
-    return present
+def _applicable(exclusions: list[Exclusion], layers: Mapping[str, gpd.GeoDataFrame],
+                elevation_path: Path | None, skipped: list[str]) -> list[Exclusion]:
+    """The exclusions that can be computed; a fallback only where the exclusion it stands in for cannot."""
+    def usable(exclusion: Exclusion) -> str | None:
+        if exclusion.layer != "elevation":
+            return None if exclusion.layer in layers else f"layer {exclusion.layer!r} not usable"
+        if elevation_path is None:
+            return "layer 'elevation' not usable"
+        if exclusion.max_slope_deg is not None and not slope_supported(elevation_path):
+            return f"{describe_elevation(elevation_path)} is too coarse for slope"
+        return None
+
+    reasons = {e.name: usable(e) for e in exclusions}
+    chosen = []
+    for exclusion in exclusions:
+        reason = reasons[exclusion.name]
+        if reason is None and exclusion.fallback_for is not None and reasons.get(exclusion.fallback_for, "") is None:
+            reason = f"not needed: {exclusion.fallback_for!r} applies"
+        if reason is None:
+            chosen.append(exclusion)
+        else:
+            skipped.append(f"exclusion {exclusion.name!r}: {reason}; exclusion not applied")
+    return chosen
 
 
 def _exclusion_mask(exclusion: Exclusion, layers: Mapping[str, gpd.GeoDataFrame], grid: Grid,
                     elevation_path: Path | None) -> tuple[np.ndarray, str]:
     if exclusion.layer == "elevation":
-        limit = exclusion.max_slope_deg if exclusion.max_slope_deg is not None else 10.0
+        assert elevation_path is not None
+        if exclusion.max_height_above_basin_m is not None:
+            limit = exclusion.max_height_above_basin_m
+            height = height_above_basin_m(elevation_path, grid, exclusion.radius_km)
+            return np.asarray(height > limit), (
+                f"high ground: more than {limit:g} m above the lowest ground within {exclusion.radius_km:g} km "
+                f"({describe_elevation(elevation_path)}, coarse)")
         slope = slope_degrees(elevation_path, grid)
-        return np.asarray(slope > limit), f"slope steeper than {limit:g} degrees"
+        return np.asarray(slope > exclusion.max_slope_deg), f"slope steeper than {exclusion.max_slope_deg:g} degrees"
     frame = select_features(exclusion, exclusion.layer, layers[exclusion.layer])
     if exclusion.buffer_m > 0:
         frame = gpd.GeoDataFrame(geometry=frame.geometry.buffer(exclusion.buffer_m), crs=frame.crs)
     text = LAYER_NOUNS.get(exclusion.layer, exclusion.layer.replace("_", " "))
+    if exclusion.layer == "protected":
+        designations = sorted(set(layers["protected"]["designation"].dropna().astype(str)))
+        text = f"a protected area ({', '.join(designations[:6])}{', ...' if len(designations) > 6 else ''})"
     if exclusion.min_population:
         text += f" of at least {exclusion.min_population:,} people"
     if exclusion.buffer_m:

@@ -32,6 +32,7 @@ class Provenance(BaseModel):
     synthetic: bool = Field(False, description="Generated data, not observations")
     proxy_for: str | None = Field(None, description="What the layer stands in for, if it is a proxy")
     partial: bool = Field(False, description="Covers only part of the requested area")
+    coarse: str | None = Field(None, description="How coarse the layer is, when too coarse for parcel-level use")
     coverage_wkt: str | None = None
     states: list[str] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
@@ -47,6 +48,8 @@ class Provenance(BaseModel):
             parts.append(f"proxy: {self.proxy_for}")
         if self.partial:
             parts.append("partial coverage")
+        if self.coarse:
+            parts.append(f"coarse: {self.coarse}")
         return "; ".join(parts) or None
 
     def age_days(self, now: datetime | None = None) -> float:

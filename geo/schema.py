@@ -98,7 +98,17 @@ SCHEMAS: dict[str, LayerSchema] = {
                 Column("agency_name", "str", "Managing agency as the source names it"),
                 Column("unit_name", "str", "Administrative unit, e.g. a field office"),
                 Column("is_federal", "bool", "Managed by a federal agency", nullable=False),
+                Column("source", "str", "Dataset this polygon comes from, where a layer combines several"),
             ),
+        ),
+        LayerSchema(
+            "tribal_land", "Polygon",
+            "American Indian reservations and off-reservation trust land: never open to a park.",
+            (
+                Column("name", "str", "Area name", nullable=False),
+                Column("geoid", "str", "Census AIANNH code"),
+            ),
+            required=False,
         ),
         LayerSchema(
             "protected", "Polygon", "Protected land that excludes development.",
@@ -139,6 +149,15 @@ SCHEMAS: dict[str, LayerSchema] = {
                 Column("name", "str", "Route or operator name"),
                 Column("kind", "str", "What the line is: fiber, or the proxy it stands for", nullable=False),
             ),
+        ),
+        LayerSchema(
+            "backbone_pops", "Point",
+            "Backbone network points of presence: the cities where long-haul fiber can be joined.",
+            (
+                Column("name", "str", "City of the point of presence", nullable=False),
+                Column("network", "str", "Network operator or map"),
+            ),
+            required=False,
         ),
         LayerSchema(
             "roads", "Line", "Major roads (interstates and primary highways).", (

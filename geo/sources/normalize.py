@@ -85,6 +85,7 @@ class SourceInfo:
     license: str
     proxy_for: str | None = None
     partial: bool = False
+    coarse: str | None = None
     notes: tuple[str, ...] = ()
 
 
@@ -242,6 +243,7 @@ def _finish(
         "license": info.license,
         "proxy_for": info.proxy_for,
         "partial": info.partial,
+        "coarse": info.coarse,
         "coverage_wkt": None,
         "notes": all_notes,
         "states": list(ctx.states),
@@ -447,6 +449,65 @@ def _padus3_great_basin(raw: Any, ctx: NormalizeContext, source_id: str) -> Norm
             f"source {source_id!r}: manager {name[mismatch].iloc[0]!r} disagrees with Mng_Level"
         )
     return _finish(source_id, out, ctx, coverage=_covered_area)
+
+
+#: Agency codes of the National Atlas federal-lands layer as recoded from its ADMIN1 field.
+_NATIONAL_ATLAS_AGENCIES = {
+    "BLM": "BLM", "FS": "USFS", "NPS": "NPS", "FWS": "FWS", "BOR": "BOR", "DOD": "DOD", "DOE": "DOE",
+    "BIA": "TRIBAL",
+}
+_NATIONAL_ATLAS_NAMES = {
+    "BLM": "Bureau of Land Management", "FS": "Forest Service", "NPS": "National Park Service",
+    "FWS": "Fish and Wildlife Service", "BOR": "Bureau of Reclamation", "DOD": "Department of Defense",
+    "DOE": "Department of Energy", "BIA": "Bureau of Indian Affairs",
+}
+
+
+@_register("national_atlas_federal_lands", SourceInfo(
+    "federal_land", "USGS National Atlas, Federal Lands of the United States (fedlanp010g, 1:1,000,000)",
+    "https://www.sciencebase.gov/catalog/item/4f4e4a6ae4b07f02db5fde1c", PUBLIC_DOMAIN,
+    coarse="1:1,000,000 (about 1-5 km positional error), 2005-2014 editions",
+    notes=(
+        "federal land only: land without a polygon is not federal (state, private or tribal)",
+        "private inholdings inside large federal blocks count as federal; no unit names or designations",
+        "good for 'is this broadly federal, and which agency' at county scale; not parcel-grade: "
+        "confirm with BLM Surface Management Agency data before any decision",
+    ),
+))
+def _national_atlas(raw: Any, ctx: NormalizeContext, source_id: str) -> NormalizedLayer:
+    """Polygons with a closed agency vocabulary (BLM, FS, NPS, FWS, BOR, DOD, DOE, BIA)."""
+    frame = _geoframe(raw, source_id, ("agency",))
+    frame = clean.null_sentinels(frame, ["agency"])
+    code = frame["agency"].astype("string").str.strip().str.upper()
+    unknown = sorted(set(code.dropna()) - set(_NATIONAL_ATLAS_AGENCIES))
+    if unknown:
+        raise LayerSchemaError(
+            f"source {source_id!r}: field 'agency' has value(s) {', '.join(map(repr, unknown[:5]))}, expected one "
+            f"of {', '.join(_NATIONAL_ATLAS_AGENCIES)}"
+        )
+    agency = code.map(_NATIONAL_ATLAS_AGENCIES)
+    out = _federal_land(frame, agency, code.map(_NATIONAL_ATLAS_NAMES), None, source_id)
+    return _finish(source_id, out.assign(source=source_id), ctx)
+
+
+# -- tribal land -------------------------------------------------------------------------
+
+
+@_register("census_aiannh", SourceInfo(
+    "tribal_land", "US Census Bureau, American Indian / Alaska Native / Native Hawaiian Areas (AIANNH), 2020",
+    "https://www2.census.gov/geo/tiger/TIGER2020/AIANNH/tl_2020_us_aiannh.zip", PUBLIC_DOMAIN,
+    notes=(
+        "reservations and off-reservation trust land; Census draws some reservations by their exterior "
+        "boundary (e.g. Uintah and Ouray), which includes non-tribal land inside it",
+    ),
+))
+def _census_aiannh(raw: Any, ctx: NormalizeContext, source_id: str) -> NormalizedLayer:
+    """TIGER/Line or cartographic-boundary AIANNH polygons (fields NAME, GEOID)."""
+    frame = _geoframe(raw, source_id, ("NAME", "GEOID"))
+    frame = clean.null_sentinels(frame, ["NAME", "GEOID"])
+    name = frame["NAMELSAD"] if "NAMELSAD" in frame.columns else frame["NAME"]
+    out = frame.assign(name=name.fillna(frame["NAME"]), geoid=frame["GEOID"].astype("string"))
+    return _finish(source_id, out, ctx)
 
 
 # -- protected areas ---------------------------------------------------------------------
@@ -778,25 +839,34 @@ def _withdrawal_score(
     return score, notes
 
 
-# -- fiber, rail, roads ------------------------------------------------------------------
+# -- backbone, rail, roads ------------------------------------------------------------------
 
 _NE_RAIL_URL = "https://www.naturalearthdata.com/downloads/10m-cultural-vectors/railroads/"
 
 
-@_register("rail_fiber_proxy", SourceInfo(
-    "fiber", "Natural Earth 10m railroads (North America) as rail corridors", _NE_RAIL_URL,
-    NATURAL_EARTH, proxy_for="long-haul fiber routes",
+@_register("topology_zoo_pops", SourceInfo(
+    "backbone_pops", "The Internet Topology Zoo (Knight et al., IEEE JSAC 29(9), 2011): backbone points of presence",
+    "http://www.topology-zoo.org/files/archive.zip", "CC BY 4.0 (The Internet Topology Zoo; cite Knight et al. 2011)",
+    coarse="city-level points from operators' network maps of 2005-2011",
     notes=(
-        "proxy: no fiber route data is available; long-haul fiber in the West largely follows "
-        "rail and highway rights of way, so rail corridors stand in for fiber routes",
-        "a line here does not prove fiber is present, and fiber along highways is not shown",
+        "where a backbone network could be joined, by city; not a map of fiber routes",
+        "long-haul fiber in the West mostly follows rail and interstate rights of way "
+        "(Durairajan et al., SIGCOMM 2015); those are scored by the highway_rail criterion",
     ),
 ))
-def _rail_fiber_proxy(raw: Any, ctx: NormalizeContext, source_id: str) -> NormalizedLayer:
-    frame = _geoframe(raw, source_id, ())
-    name = frame["name"] if "name" in frame.columns else pd.NA
-    out = frame.assign(name=name, kind="rail corridor (fiber proxy)")
-    return _finish(source_id, out, ctx)
+def _topology_zoo_pops(raw: Any, ctx: NormalizeContext, source_id: str) -> NormalizedLayer:
+    """Network nodes: GeoJSON points, or a table of GraphML nodes with Latitude/Longitude."""
+    if isinstance(raw, gpd.GeoDataFrame):
+        frame = _frame(raw, source_id, ("label", "network"))
+    else:
+        frame = _points(_frame(raw, source_id, ("label", "network", "Latitude", "Longitude")),
+                        "Longitude", "Latitude", source_id)
+    frame = clean.null_sentinels(frame, ["label", "network"])
+    historic = frame["network"].astype("string").str.lower().str.startswith("arpanet").fillna(False)
+    notes = [f"{int(historic.sum())} Arpanet nodes (historic maps) dropped"] if historic.any() else []
+    frame = frame.loc[~historic.to_numpy()]
+    out = frame.assign(name=frame["label"], network=frame["network"])
+    return _finish(source_id, out, ctx, notes=notes)
 
 
 @_register("ne_railroads", SourceInfo(
@@ -823,6 +893,25 @@ def _tiger_roads(raw: Any, ctx: NormalizeContext, source_id: str) -> NormalizedL
     frame = clean.null_sentinels(frame, ["RTTYP", "FULLNAME"])
     road_class = frame["RTTYP"].astype("string").str.upper().map(_TIGER_ROAD_CLASS).fillna("secondary")
     out = frame.assign(name=frame["FULLNAME"], road_class=road_class)
+    return _finish(source_id, out, ctx)
+
+
+@_register("ne_interstates", SourceInfo(
+    "roads", "Natural Earth 10m roads, US Interstates (about 2014)",
+    "https://www.naturalearthdata.com/downloads/10m-cultural-vectors/roads/", NATURAL_EARTH,
+    coarse="1:10,000,000 lines, about 0.5-1 km positional error",
+    notes=("Interstates only: US and state highways are not in this layer",),
+))
+def _ne_interstates(raw: Any, ctx: NormalizeContext, source_id: str) -> NormalizedLayer:
+    """Natural Earth roads; the full file is filtered to US Interstates (``level``, ``sov_a3``)."""
+    frame = _geoframe(raw, source_id, ("name",))
+    if "level" in frame.columns:
+        keep = frame["level"].astype("string").eq("Interstate").fillna(False)
+        if "sov_a3" in frame.columns:
+            keep &= frame["sov_a3"].astype("string").eq("USA").fillna(False)
+        frame = frame.loc[keep.to_numpy()]
+    number = frame["name"].astype("string").str.strip()
+    out = frame.assign(name="I-" + number, road_class="interstate")
     return _finish(source_id, out, ctx)
 
 
@@ -935,7 +1024,7 @@ def _elevation(path: Any, ctx: NormalizeContext, source_id: str) -> NormalizedLa
         layer=info.layer,
         provenance={
             "source": info.source, "url": info.url, "license": info.license,
-            "proxy_for": info.proxy_for, "partial": info.partial, "coverage_wkt": None,
+            "proxy_for": info.proxy_for, "partial": info.partial, "coarse": info.coarse, "coverage_wkt": None,
             "notes": [*info.notes, *extra], "states": list(ctx.states),
         },
         raster_path=Path(out_name),
@@ -951,6 +1040,7 @@ _register("pvlib_altitude", SourceInfo(
     "elevation", "pvlib-python low-resolution altitude map (Mapzen terrain tiles from USGS 3DEP, "
     "SRTM, GMTED2010 and ETOPO1, aggregated to 5 arc-minutes)",
     "https://pypi.org/project/pvlib/", "BSD-3-Clause (pvlib-python)",
+    coarse="5 arc-minute cells (about 9 km), 28 m steps: no slope, only broad relief",
     notes=(
         "coarse fallback: cells of 5 arc-minutes (about 9 km) and elevations in 28 m steps; "
         "peaks are flattened",

@@ -50,6 +50,7 @@ from shapely.geometry import shape
 from geo.errors import FetchError, GeoError, LayerSchemaError
 from geo.provenance import sha256_file
 from geo.sources.base import NormalizeContext, NormalizedLayer
+from geo.sources.combine import fill_outside_coverage
 from geo.sources.normalize import EmptyLayerError, layer_of, normalize
 from geo.types import STORE_CRS
 
@@ -91,6 +92,10 @@ FILE_KINDS: tuple[FileKind, ...] = (
     FileKind("padus_fee", "PAD-US Fee managers", ("padus*fee*",), frozenset({"Mang_Name", "Mang_Type"})),
     FileKind("padus3_great_basin", "PAD-US 3.0 Great Basin land managers",
              ("padus3*great_basin*",), frozenset({"Mng_Level", "MngNm_D"})),
+    FileKind("national_atlas_federal_lands", "USGS National Atlas federal lands by agency (1:1,000,000)",
+             ("*national_atlas_federal_lands*", "fedlanp*"), frozenset({"agency", "st"})),
+    FileKind("census_aiannh", "Census American Indian / Alaska Native / Native Hawaiian areas",
+             ("cb_*_us_aiannh_*", "tl_*_us_aiannh*"), frozenset({"AIANNHCE", "GEOID", "NAME"})),
     FileKind("blm_nlcs_wilderness", "BLM NLCS Wilderness / WSA polygons", ("*nlcs*wld*", "*nlcs*wsa*"),
              frozenset({"NLCS_NAME"})),
     FileKind("nps_boundaries", "NPS unit boundaries", ("nps_boundary*",),
@@ -121,8 +126,11 @@ FILE_KINDS: tuple[FileKind, ...] = (
     FileKind("county_broadband", "Microsoft/FCC county broadband availability and usage (CSV)",
              ("*broadband_data*.csv",), frozenset({"ST", "COUNTY ID", "BROADBAND AVAILABILITY PER FCC"}),
              skip_reason="county shares of people with 25/3 Mbps broadband say nothing about fiber "
-             "routes; the fiber layer uses rail corridors as its documented proxy instead"),
+             "routes; the fiber criterion uses backbone points of presence instead"),
     FileKind("ne_railroads", "Natural Earth railroads", ("ne_*_railroads*",)),
+    FileKind("ne_interstates", "Natural Earth 10m roads, US Interstates", ("ne_*_roads*interstate*",)),
+    FileKind("topology_zoo_pops", "Internet Topology Zoo backbone points of presence",
+             ("*topology_zoo*",), frozenset({"network", "label", "node_id"})),
     FileKind("tiger_primary_roads", "TIGER/Line primary roads", ("tl_*_primaryroads*",),
              frozenset({"RTTYP", "FULLNAME", "MTFCC"})),
     FileKind("ne_populated_places", "Natural Earth populated places", ("ne_*_populated_places*",),
@@ -140,11 +148,16 @@ _TILESET_KINDS = {"transmission": "hifld_volt_class_tiles", "usgs_water_supply":
 
 @dataclass(frozen=True)
 class Job:
-    """One source to normalise: the file kind it reads and the optional extra inputs."""
+    """One source to normalise: the file kind it reads and the optional extra inputs.
+
+    A ``fills`` source is coarser than the sources before it for the same layer: where
+    one of those covers only part of the area, this one fills the rest.
+    """
 
     source_id: str
     kind: str
     extras: tuple[str, ...] = ()
+    fills: bool = False
 
 
 #: Sources in the order they are tried; for each layer the first with its files wins.
@@ -154,6 +167,8 @@ JOBS: tuple[Job, ...] = (
     Job("blm_sma", "blm_sma"),
     Job("padus_fee", "padus_fee"),
     Job("padus3_great_basin", "padus3_great_basin"),
+    Job("national_atlas_federal_lands", "national_atlas_federal_lands", fills=True),
+    Job("census_aiannh", "census_aiannh"),
     Job("blm_nlcs_wilderness", "blm_nlcs_wilderness"),
     Job("nps_boundaries", "nps_boundaries"),
     Job("ne_parks", "ne_parks"),
@@ -163,8 +178,9 @@ JOBS: tuple[Job, ...] = (
     Job("gridkit_substations", "gridkit_vertices", ("gridkit_links",)),
     Job("aqueduct_baseline", "aqueduct_baseline"),
     Job("usdm_drought_proxy", "usdm_counties", ("usgs_water_use",)),
-    Job("rail_fiber_proxy", "ne_railroads"),
+    Job("topology_zoo_pops", "topology_zoo_pops"),
     Job("tiger_primary_roads", "tiger_primary_roads"),
+    Job("ne_interstates", "ne_interstates"),
     Job("ne_railroads", "ne_railroads"),
     Job("ne_populated_places", "ne_populated_places"),
     Job("ne_urban_areas", "ne_urban_areas"),
@@ -418,11 +434,15 @@ def ingest_directory(
         if progress is not None:
             progress(index, len(jobs), layer)
         if layer in produced:
-            log.info("%s: alternate form of layer %s, already made from %s; not used",
-                     ", ".join(p.name for p in plan.files[job.kind]), layer, produced[layer])
+            if job.source_id not in produced[layer]:
+                log.info("%s: alternate form of layer %s, already made from %s; not used",
+                         ", ".join(p.name for p in plan.files[job.kind]), layer, produced[layer])
             continue
+        filler = next((j for j in jobs[index + 1:] if j.fills and layer_of(j.source_id) == layer), None)
         try:
             result = _run(job, plan, ctx)
+            if filler is not None and result is not None and result.provenance.get("coverage_wkt"):
+                result = _filled(result, job, filler, plan, ctx)
         except EmptyLayerError as exc:
             log.warning("layer %s: %s", layer, exc)
             continue
@@ -433,7 +453,8 @@ def ingest_directory(
             continue
         if result is None:
             continue
-        produced[layer] = job.source_id
+        produced[layer] = result.provenance.get("combined_from", job.source_id)
+        result.provenance.pop("combined_from", None)
         if layer == "states" and ctx.state_boundaries is None and result.frame is not None:
             ctx = replace(ctx, state_boundaries=result.frame)
         if layer == "counties" and ctx.county_boundaries is None and result.frame is not None:
@@ -515,6 +536,18 @@ def _run(job: Job, plan: _Plan, ctx: NormalizeContext) -> NormalizedLayer | None
         *result.provenance["notes"], f"read offline from {', '.join(p.name for p in inputs)}"
     ]
     return result
+
+
+def _filled(fine: NormalizedLayer, fine_job: Job, filler: Job, plan: _Plan,
+            ctx: NormalizeContext) -> NormalizedLayer:
+    """``fine``, a partial layer, with the area outside its coverage filled from ``filler``'s files."""
+    fill = _run(filler, plan, ctx)
+    combined = fill_outside_coverage(fine, fill, ctx, fine_id=fine_job.source_id, fill_id=filler.source_id)
+    combined.provenance["source_checksum"] = fine.provenance["source_checksum"]
+    combined.provenance["notes"].append(
+        f"sha256 of {plan.files[filler.kind][0].name}: {fill.provenance['source_checksum']}")
+    combined.provenance["combined_from"] = f"{fine_job.source_id}+{filler.source_id}"
+    return combined
 
 
 def _normalize_raster(source_id: str, paths: list[Path], ctx: NormalizeContext) -> NormalizedLayer:
