@@ -308,9 +308,11 @@ class Config(_Model):
         if sum(c.weight for c in self.criteria) <= 0 and self.aggregation.ahp is None:
             raise ValueError("criteria: at least one weight must be positive")
         if self.aggregation.ahp is not None:
-            missing = sorted(set(self.aggregation.ahp.criteria) ^ set(names))
+            primary = [c.name for c in self.criteria if c.fallback_for not in names]
+            missing = sorted(set(self.aggregation.ahp.criteria) ^ set(primary))
             if missing:
-                raise ValueError(f"aggregation.ahp.criteria must name exactly the criteria; differs in {missing}")
+                raise ValueError(f"aggregation.ahp.criteria must name exactly the criteria (fallbacks take the weight "
+                                 f"of the criterion they stand in for); differs in {missing}")
         return self
 
     @property
@@ -320,7 +322,9 @@ class Config(_Model):
     def weights(self) -> dict[str, float]:
         """Normalised weights by criterion (from the AHP matrix when one is given)."""
         if self.aggregation.ahp is not None:
-            return self.aggregation.ahp.weights()[0]
+            # a fallback criterion is never active with the one it stands in for, and takes its weight
+            weights = self.aggregation.ahp.weights()[0]
+            return {c.name: weights[c.fallback_for if c.name not in weights else c.name] for c in self.criteria}
         total = sum(c.weight for c in self.criteria)
         return {c.name: c.weight / total for c in self.criteria}
 

@@ -38,6 +38,7 @@ from geo.provenance import utc_now
 from geo.schema import SCHEMAS, schema_for
 from geo.sources import arcgis, bulk, overpass
 from geo.sources.base import CLIP_MARGIN_KM, NormalizeContext, NormalizedLayer
+from geo.sources.graphml import read_graphml_nodes
 from geo.sources.http import ResponseCache, make_session
 from geo.sources.registry import Registry, Source, load_registry
 from geo.store import LayerStore, atomic_write_text
@@ -583,6 +584,8 @@ def _member(folder: Path, pattern: str | None, source: Source) -> Path:
 
 
 def _read_bulk(source: Source, path: Path, bbox: tuple[float, float, float, float] | None) -> Any:
+    if source.format == "graphml":
+        return read_graphml_nodes(sorted(path.glob(f"**/{source.member or '*.graphml'}")))
     target = _member(path, source.member, source)
     if target.suffix.lower() in (".tif", ".tiff"):
         return target

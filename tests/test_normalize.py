@@ -53,11 +53,12 @@ def test_every_source_id_of_the_online_side_is_supported():
     online = {
         "census_states", "census_counties", "blm_sma", "padus_fee", "blm_nlcs_wilderness",
         "nps_boundaries", "hifld_transmission", "osm_substations", "aqueduct_baseline",
-        "rail_fiber_proxy", "ne_railroads", "tiger_primary_roads", "ne_populated_places",
-        "eia_power_plants", "usgs_3dep",
+        "topology_zoo_pops", "ne_railroads", "tiger_primary_roads", "ne_interstates", "ne_populated_places",
+        "eia_power_plants", "usgs_3dep", "census_aiannh",
     }
     assert online <= set(SOURCES)
-    assert layer_of("rail_fiber_proxy") == "fiber"
+    assert layer_of("topology_zoo_pops") == "backbone_pops"
+    assert layer_of("census_aiannh") == "tribal_land"
 
 
 def test_unknown_source_and_missing_field_are_named(ctx):
@@ -240,15 +241,59 @@ def test_aqueduct_label_bands():
     assert aqueduct_label(5.0) == "Extremely High (>80%)"
 
 
-def test_rail_fiber_proxy_names_the_proxy(ctx):
-    rail = gpd.GeoDataFrame(
-        {"featurecla": ["Railroad"]}, geometry=[LineString([(-112.5, 35), (-111, 35.5)])], crs=4326
+def test_backbone_pops_from_geojson_and_graphml_nodes(ctx):
+    points = gpd.GeoDataFrame(
+        {"network": ["Abvt", "Arpanet1972"], "label": ["Phoenix", "Phoenix"], "node_id": ["1", "2"]},
+        geometry=[Point(-112.07, 35.45), Point(-112.07, 35.45)], crs=4326,
     )
-    result = normalize("rail_fiber_proxy", rail, ctx)
-    out = _check(result, "fiber")
-    assert out["kind"].tolist() == ["rail corridor (fiber proxy)"]
-    assert result.provenance["proxy_for"] == "long-haul fiber routes"
-    assert _check(normalize("ne_railroads", rail, ctx), "rail")["name"].isna().all()
+    result = normalize("topology_zoo_pops", points, ctx)
+    out = _check(result, "backbone_pops")
+    assert out["name"].tolist() == ["Phoenix"] and out["network"].tolist() == ["Abvt"]
+    assert "Arpanet" in " ".join(result.provenance["notes"])
+    assert result.provenance["coarse"]
+    nodes = pd.DataFrame({"network": ["Abvt"], "label": ["Tucson"], "Latitude": ["35.2"], "Longitude": ["-111.6"]})
+    assert _check(normalize("topology_zoo_pops", nodes, ctx), "backbone_pops")["name"].tolist() == ["Tucson"]
+    assert _check(normalize("ne_railroads", gpd.GeoDataFrame(
+        {"featurecla": ["Railroad"]}, geometry=[LineString([(-112.5, 35), (-111, 35.5)])], crs=4326), ctx),
+        "rail")["name"].isna().all()
+
+
+def test_interstates_from_the_full_natural_earth_roads(ctx):
+    roads = gpd.GeoDataFrame(
+        {"name": ["10", "87"], "level": ["Interstate", "State"], "sov_a3": ["USA", "USA"]},
+        geometry=[LineString([(-112.5, 35), (-111.2, 35.2)]), LineString([(-111.8, 34.5), (-111.5, 35)])], crs=4326,
+    )
+    out = _check(normalize("ne_interstates", roads, ctx), "roads")
+    assert out["name"].tolist() == ["I-10"] and out["road_class"].tolist() == ["interstate"]
+
+
+def test_national_atlas_agencies_and_an_unknown_value(ctx):
+    land = gpd.GeoDataFrame(
+        {"agency": ["BLM", "FS", "DOD", "BIA"], "st": ["AZ"] * 4},
+        geometry=[box(-112.9 + i * 0.2, 35, -112.8 + i * 0.2, 35.1) for i in range(4)], crs=4326,
+    )
+    result = normalize("national_atlas_federal_lands", land, ctx)
+    out = _check(result, "federal_land")
+    assert out["agency"].tolist() == ["BLM", "USFS", "DOD", "TRIBAL"]
+    assert out["is_federal"].tolist() == [True, True, True, False]
+    assert "1:1,000,000" in result.provenance["coarse"]
+    with pytest.raises(LayerSchemaError, match="'agency' has value\\(s\\) 'XYZ'"):
+        normalize("national_atlas_federal_lands", land.assign(agency=["BLM", "XYZ", "DOD", "BIA"]), ctx)
+
+
+def test_tribal_land_with_an_invalid_ring_is_repaired_and_logged(ctx, caplog):
+    bow_tie = Polygon([(-111, 35), (-110, 36), (-110, 35), (-111, 36)])
+    tribal = gpd.GeoDataFrame(
+        {"NAME": ["Navajo", "Hopi"], "GEOID": ["2430", "1505"],
+         "NAMELSAD": ["Navajo Nation Reservation", None]},
+        geometry=[bow_tie, box(-110.8, 35.6, -110.5, 35.9)], crs=4326,
+    )
+    with caplog.at_level("INFO"):
+        result = normalize("census_aiannh", tribal, ctx)
+    out = _check(result, "tribal_land")
+    assert out["name"].tolist() == ["Navajo Nation Reservation", "Hopi"]
+    assert out.is_valid.all() and result.repaired_geometries == 1
+    assert "1 invalid geometries repaired" in caplog.text
 
 
 def test_tiger_roads_classes(ctx):

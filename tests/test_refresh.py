@@ -433,8 +433,9 @@ def test_packaged_registry_covers_the_normaliser_ids():
     ids = {s.id for entry in load_registry().layers.values() for s in entry.sources}
     assert ids == {
         "census_states", "census_counties", "blm_sma", "padus_fee", "blm_nlcs_wilderness", "nps_boundaries",
-        "hifld_transmission", "osm_substations", "aqueduct_baseline", "rail_fiber_proxy",
-        "tiger_primary_roads", "ne_railroads", "ne_populated_places", "eia_power_plants", "usgs_3dep",
+        "hifld_transmission", "osm_substations", "aqueduct_baseline", "topology_zoo_pops", "census_aiannh",
+        "tiger_primary_roads", "ne_interstates", "ne_railroads", "ne_populated_places", "eia_power_plants",
+        "usgs_3dep",
     }
 
 
