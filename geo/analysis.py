@@ -28,7 +28,7 @@ from geo.exclusions import ExclusionMap, build_exclusions
 from geo.grid import Grid, rasterize_mask
 from geo.terrain import describe_elevation, slope_supported
 from geo.provenance import Provenance
-from geo.sites import find_sites
+from geo.sites import buildable_core, find_sites
 from geo.store import LayerStore
 from geo.types import ANALYSIS_CRS
 
@@ -94,7 +94,9 @@ class Analysis:
         suitable = np.zeros((height, width), dtype=bool)
         with np.errstate(invalid="ignore"):
             suitable.ravel()[local_index[cell_scores >= self.config.sites.min_cell_score]] = True
-        labels[window] = find_sites(suitable, self.grid, self.config.sites)
+        rules = self.config.sites
+        labels[window] = find_sites(buildable_core(suitable, self.grid.resolution, rules.min_core_width_m),
+                                    self.grid, rules)
         return labels
 
     @cached_property

@@ -26,6 +26,7 @@ from geo.demo import build_demo_store
 from geo.query import read_places, score_places
 from geo.sensitivity import add_robustness
 from geo.outputs import write_run, write_sites_file as write_sites
+from geo.statesummary import state_summary
 from geo.sites import describe_sites
 from geo.store import LayerStore
 
@@ -143,6 +144,7 @@ def run(
         result.sites = add_robustness(result, draws=robustness_draws, workers=workers, seed=0)
         analysis.timings["robustness"] = round(time.perf_counter() - start, 3)
     result.record = run_record(analysis, result.sites, run_id, started, layer_store)
+    result.record["states"] = state_summary(analysis, result.sites, labels)
     result.record["robustness"] = {"draws": robustness_draws, "seed": 0, "top_n": config.sites.top_n}
     if runs_dir is not None:
         if on_step:
@@ -173,6 +175,7 @@ def run_record(analysis: Analysis, sites: gpd.GeoDataFrame, run_id: str, started
         "criteria": {c.name: {"unit": c.unit, "description": c.description, "layers": c.layers}
                      for c in analysis.criteria},
         "skipped": analysis.skipped,
+        "terrain": analysis.terrain,
         "warnings": analysis.warnings,
         "grid": {"crs": grid.crs, "resolution_m": grid.resolution, "width": grid.width, "height": grid.height,
                  "transform": list(grid.transform)[:6]},

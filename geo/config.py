@@ -216,6 +216,12 @@ class SiteRules(_Model):
     min_area_acres: float = Field(1000.0, gt=0)
     max_area_acres: float = Field(10000.0, gt=0)
     top_n: int = Field(25, ge=1, description="Sites printed and mapped; all are written")
+    min_core_width_m: float = Field(
+        1000.0, ge=0,
+        description="Only land inside a disk this wide that fits in suitable land is buildable (0: no rule). "
+        "1 km leaves room for a plant building of a few hundred metres with truck courts, setbacks "
+        "and a substation yard on either side; narrower strips along a range front or between "
+        "exclusions cannot hold a park")
 
     @model_validator(mode="after")
     def _check(self) -> SiteRules:

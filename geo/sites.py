@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import os
 from typing import TYPE_CHECKING
 
+import edt
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -86,6 +88,33 @@ def find_sites(suitable: np.ndarray, grid: Grid, rules: SiteRules) -> np.ndarray
     return regions
 
 
+def buildable_core(suitable: np.ndarray, resolution_m: float, min_core_width_m: float) -> np.ndarray:
+    """The suitable cells that lie inside a disk of ``min_core_width_m`` fitting wholly in suitable land.
+
+    A morphological opening by a disk, done with two exact distance transforms: cells at
+    least half the width from any unsuitable cell are cores, and every suitable cell
+    within half the width of a core is buildable. Exact to within one cell.
+    """
+    radius = min_core_width_m / 2
+    if radius <= resolution_m or not suitable.any():
+        return suitable
+    cores = edt.edt(suitable.view(np.uint8), anisotropy=(resolution_m, resolution_m), black_border=True,
+                    parallel=os.cpu_count() or 1) >= radius
+    if not cores.any():
+        return cores
+    near_core = edt.edt(np.logical_not(cores).view(np.uint8), anisotropy=(resolution_m, resolution_m),
+                        black_border=False, parallel=os.cpu_count() or 1) <= radius
+    return near_core & suitable
+
+
+def compactness(polygons: gpd.GeoSeries) -> np.ndarray:
+    """Polsby-Popper compactness, 4 pi area / perimeter squared: 1 for a disk, about 0.785 for a square,
+    near 0 for a thin strip (polygons in an equal-area CRS)."""
+    perimeter = polygons.length.to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(perimeter > 0, 4 * np.pi * polygons.area.to_numpy() / perimeter**2, np.nan)
+
+
 def _bisect(rows: np.ndarray, cols: np.ndarray, max_cells: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """Split cells into parts of at most ``max_cells``, cutting across the longer extent."""
     n = rows.size
@@ -163,10 +192,13 @@ def describe_sites(analysis: Analysis, labels: np.ndarray, cell_scores: np.ndarr
     if land is not None and analysis.config.land.federal_only:
         land = land[land["is_federal"].fillna(False).to_numpy(dtype=bool)]  # the land the sites stand on
     if land is None:
-        sites["agency"], sites["unit_name"] = "UNKNOWN", None
+        sites["agency"], sites["unit_name"], sites["ownership_source"] = "UNKNOWN", None, None
     else:
-        sites[["agency", "unit_name"]] = _majority(sites.geometry, land, ["agency", "unit_name"])
+        managed = _majority(sites.geometry, land, ["agency", "unit_name", "source"])
+        sites[["agency", "unit_name", "ownership_source"]] = managed.to_numpy()
         sites["agency"] = sites["agency"].fillna("UNKNOWN")
+    sites["compactness"] = compactness(sites.geometry)
+    sites["terrain"] = analysis.terrain
     centroids = gpd.GeoSeries(gpd.points_from_xy(x, y), crs=grid.crs).to_crs(STORE_CRS)
     sites["lon"], sites["lat"] = centroids.x.to_numpy(), centroids.y.to_numpy()
     sites["state"] = sites["state"].fillna("??")
@@ -175,16 +207,17 @@ def describe_sites(analysis: Analysis, labels: np.ndarray, cell_scores: np.ndarr
     sites["caveats"] = data_caveats(analysis)
     sites = sites.sort_values(["score", "area_acres", "site_id"], ascending=[False, False, True], kind="stable")
     sites.insert(0, "rank", np.arange(1, len(sites) + 1))
+    sites["state_rank"] = sites.groupby("state").cumcount().to_numpy() + 1
     sites = sites.reset_index(drop=True).to_crs(STORE_CRS)
     return sites[[*columns, "geometry"]]
 
 
 def _site_columns(analysis: Analysis) -> list[str]:
-    columns = ["rank", "site_id", "score", "area_acres", "n_cells", "state", "county", "agency", "unit_name",
-               "lon", "lat"]
+    columns = ["rank", "state_rank", "site_id", "score", "area_acres", "n_cells", "compactness", "state", "county",
+               "agency", "unit_name", "ownership_source", "lon", "lat"]
     for criterion in analysis.criteria:
         columns += [f"{criterion.name}_score", f"{criterion.name}_value", f"{criterion.name}_contribution"]
-    return columns + list(NEAREST_COLUMNS) + ["caveats"]
+    return columns + list(NEAREST_COLUMNS) + ["terrain", "caveats"]
 
 
 def data_caveats(analysis: Analysis) -> str:

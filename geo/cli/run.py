@@ -74,6 +74,23 @@ def print_sites(result: api.RunResult, top: int) -> None:
                     f"{_fmt(site['rank_p05'], '{:.0f}')}-{_fmt(site['rank_p95'], '{:.0f}') or 'out'}"]
         table.add_row(*row)
     console.print(table)
+    console.print(f"terrain: {result.analysis.terrain}")
+
+
+def print_states(result: api.RunResult, per_state: int) -> None:
+    """Per state: how many sites, its best ``per_state`` sites, or why it has none."""
+    summary = result.record.get("states", {})
+    counts = ", ".join(f"{code} {entry['sites']}" for code, entry in summary.items())
+    console.print(f"sites per state: {counts}")
+    for code, entry in summary.items():
+        if entry["sites"] == 0:
+            console.print(f"[yellow]{code}[/]: {entry['why']}")
+            continue
+        if per_state <= 0:
+            continue
+        best = result.sites[result.sites["state"] == code].head(per_state)
+        listed = "; ".join(f"#{r.rank} {r.site_id} {r.score:.3f} ({r.county}, {r.agency})" for r in best.itertuples())
+        console.print(f"best in {code}: {listed}")
 
 
 def _fmt(value: float, pattern: str) -> str:
@@ -85,12 +102,14 @@ def _fmt(value: float, pattern: str) -> str:
 @click.option("--runs-dir", type=click.Path(file_okay=False, path_type=Path), default=api.DEFAULT_RUNS,
               show_default=True, help="Where run folders are written.")
 @click.option("--top", type=int, default=10, show_default=True, help="Sites to print.")
+@click.option("--per-state", type=click.IntRange(min=0), default=3, show_default=True,
+              help="Also print the best N sites of each state (0: only the counts).")
 @click.option("--robustness-draws", type=click.IntRange(min=0), default=100, show_default=True,
               help="Weight draws behind each site's top-N share and rank interval (0: skip; "
                    "`geo sensitivity` runs the full analysis).")
 @workers_option
 def run(config_path: Path | None, preset: str | None, states: str | None, resolution: float | None,
-        store: Path, verbose: int, quiet: int, runs_dir: Path, top: int, robustness_draws: int,
+        store: Path, verbose: int, quiet: int, runs_dir: Path, top: int, per_state: int, robustness_draws: int,
         workers: int) -> None:
     """Rank candidate sites, write the site table, run record, map and report, and print the top sites."""
     configure_logging(verbose, quiet)
@@ -104,6 +123,7 @@ def run(config_path: Path | None, preset: str | None, states: str | None, resolu
         report_path = write_report(result)
     if quiet == 0:
         print_sites(result, top)
+        print_states(result, per_state)
     click.echo(f"outputs: {result.output_dir}")
     click.echo(f"map:     {map_path}")
     click.echo(f"report:  {report_path}")

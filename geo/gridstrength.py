@@ -1,0 +1,172 @@
+"""Grid strength near a site: generating capacity within reach, and how well connected the nearest substation is."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+from scipy.spatial import cKDTree
+
+from geo.criteria import effective_voltage_kv
+from geo.errors import LayerSchemaError
+from geo.grid import Grid
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PlantCapacity:
+    """Generating capacity (MW, float32) within reach of every cell, and the plants left out."""
+
+    capacity_mw: np.ndarray
+    plants_without_capacity: list[str]
+
+
+def capacity_within(
+    plants: gpd.GeoDataFrame, grid: Grid, *, radius_km: float = 50.0, coarse_m: float = 1000.0,
+) -> PlantCapacity:
+    """Total ``capacity_mw`` of the power plants within ``radius_km`` of every cell of ``grid``.
+
+    Parameters
+    ----------
+    plants
+        Points with ``capacity_mw`` (and ``name``, used to report plants left out), in the grid CRS.
+    grid
+        The analysis grid.
+    radius_km
+        Reach (km) from a cell centre to a plant.
+    coarse_m
+        Cell size (m) of the grid the sums are taken on before they are copied onto ``grid``.
+
+    Returns
+    -------
+    PlantCapacity
+        MW within reach (float32 on ``grid``), and the names of the plants whose capacity is
+        missing or zero: they add nothing, and a warning names them.
+
+    Raises
+    ------
+    LayerSchemaError
+        If a plant has a negative capacity.
+
+    Notes
+    -----
+    Sums are exact for the centres of the coarse cells, and each cell of ``grid`` takes the
+    value of the coarse cell it lies in: a plant nearer than ``radius_km - coarse_m`` always
+    counts, one farther than ``radius_km + coarse_m`` never does.
+    """
+    capacity = plants["capacity_mw"].to_numpy(dtype="float64", na_value=np.nan)
+    names = _names(plants)
+    if (capacity < 0).any():
+        raise LayerSchemaError(f"power_plants layer, column 'capacity_mw': negative capacity for "
+                               f"{', '.join(names[capacity < 0])}; capacities are MW, 0 or more")
+    usable = capacity > 0
+    skipped = names[~usable].tolist()
+    if skipped:
+        log.warning("%d power plants have no capacity and add nothing: %s", len(skipped), ", ".join(skipped))
+    coarse = Grid.covering(grid.bounds, coarse_m)
+    totals = np.zeros(coarse.height * coarse.width, dtype=np.float64)
+    if usable.any():
+        cells = cKDTree(np.column_stack(_all_cell_centres(coarse)))
+        reached = cells.query_ball_point(_xy(plants[usable]), r=radius_km * 1000.0, return_sorted=False,
+                                         workers=os.cpu_count() or 1)
+        counts = [len(r) for r in reached]
+        np.add.at(totals, np.concatenate(reached).astype(np.int64), np.repeat(capacity[usable], counts))
+    return PlantCapacity(_nearest_onto(totals.reshape(coarse.shape), coarse, grid), skipped)
+
+
+def lines_at_substations(
+    substations: gpd.GeoDataFrame, lines: gpd.GeoDataFrame, *, min_voltage_kv: float, within_km: float = 3.0,
+) -> np.ndarray:
+    """Number of transmission lines of at least ``min_voltage_kv`` passing within ``within_km`` of each substation.
+
+    Parameters
+    ----------
+    substations
+        Substations (points), in the same CRS as ``lines`` (metres).
+    lines
+        Transmission lines with ``voltage_kv`` and ``voltage_class``; the voltage is
+        :func:`geo.criteria.effective_voltage_kv`, and lines of unknown voltage never count.
+    min_voltage_kv
+        The lowest voltage (kV) that counts.
+    within_km
+        How close (km) a line must come to the substation.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 count per substation, in row order.
+    """
+    with np.errstate(invalid="ignore"):
+        strong = lines[effective_voltage_kv(lines) >= min_voltage_kv]
+    if len(substations) == 0 or len(strong) == 0:
+        return np.zeros(len(substations), dtype=np.int64)
+    station_idx, _ = strong.sindex.query(substations.geometry, predicate="dwithin", distance=within_km * 1000.0)
+    return np.bincount(station_idx, minlength=len(substations)).astype(np.int64)
+
+
+def substation_line_count(
+    substations: gpd.GeoDataFrame, lines: gpd.GeoDataFrame, grid: Grid, *, min_voltage_kv: float,
+    within_km: float = 3.0, coarse_m: float = 1000.0,
+) -> np.ndarray:
+    """For every cell, :func:`lines_at_substations` of the substation nearest to it.
+
+    Parameters
+    ----------
+    substations, lines, min_voltage_kv, within_km
+        As for :func:`lines_at_substations`; every substation is a candidate, whatever its voltage.
+    grid
+        The analysis grid.
+    coarse_m
+        Cell size (m) of the grid the nearest substation is found on.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 on ``grid``; NaN everywhere when there is no substation.
+
+    Notes
+    -----
+    Near the line halfway between two substations a cell may take the count of the one a
+    ``coarse_m`` cell away from being nearest.
+    """
+    if len(substations) == 0:
+        log.warning("no substation: the line count is unknown on every cell")
+        return np.full(grid.shape, np.nan, dtype=np.float32)
+    counts = lines_at_substations(substations, lines, min_voltage_kv=min_voltage_kv, within_km=within_km)
+    coarse = Grid.covering(grid.bounds, coarse_m)
+    _, nearest = cKDTree(_xy(substations)).query(np.column_stack(_all_cell_centres(coarse)),
+                                                  workers=os.cpu_count() or 1)
+    return _nearest_onto(counts[nearest].reshape(coarse.shape), coarse, grid)
+
+
+def _names(frame: gpd.GeoDataFrame) -> np.ndarray:
+    """Each feature's name, or its row label where it has none."""
+    labels = frame.index.astype(str).to_numpy()
+    if "name" not in frame.columns:
+        return labels
+    return np.where(frame["name"].isna().to_numpy(), labels, frame["name"].astype(str).to_numpy())
+
+
+def _xy(points: gpd.GeoDataFrame) -> np.ndarray:
+    """Coordinates of point features as an (n, 2) array."""
+    return np.column_stack([points.geometry.x.to_numpy(), points.geometry.y.to_numpy()])
+
+
+def _all_cell_centres(grid: Grid) -> tuple[np.ndarray, np.ndarray]:
+    """Coordinates of every cell centre, flattened in row-major order."""
+    rows, cols = np.divmod(np.arange(grid.height * grid.width), grid.width)
+    return grid.cell_centres(rows, cols)
+
+
+def _nearest_onto(values: np.ndarray, coarse: Grid, grid: Grid) -> np.ndarray:
+    """``values`` on ``coarse`` copied onto ``grid`` (float32): each cell takes the coarse cell its centre is in."""
+    xs, _ = grid.cell_centres(np.zeros(grid.width), np.arange(grid.width))
+    _, ys = grid.cell_centres(np.arange(grid.height), np.zeros(grid.height))
+    rows, _, _ = coarse.cell_of(np.full(grid.height, xs[0]), ys)
+    _, cols, _ = coarse.cell_of(xs, np.full(grid.width, ys[0]))
+    rows, cols = np.clip(rows, 0, coarse.height - 1), np.clip(cols, 0, coarse.width - 1)
+    return values.astype(np.float32)[np.ix_(rows, cols)]
