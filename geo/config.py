@@ -261,7 +261,7 @@ def _default_criteria() -> list[Criterion]:
             name="relief", layers=["elevation"], measure="height_above_basin", unit="m", required=False,
             fallback_for="slope", radius_km=15,
             description="Height above the lowest ground within 15 km (coarse terrain, where slope is not available)",
-            value_function=Piecewise(points=[(0, 1.0), (50, 0.9), (120, 0.5), (200, 0.0)]), weight=0.1,
+            value_function=Piecewise(points=[(0, 1.0), (50, 0.9), (150, 0.5), (250, 0.0)]), weight=0.1,
         ),
         Criterion(
             name="highway_rail", layers=["roads", "rail"], cap_km=100, required=False,
@@ -283,7 +283,7 @@ def _default_exclusions() -> list[Exclusion]:
         Exclusion(name="towns", layer="places", buffer_m=5000, min_population=1000),
         Exclusion(name="water_bodies", layer="water_bodies", buffer_m=250),
         Exclusion(name="steep_slope", layer="elevation", max_slope_deg=10),
-        Exclusion(name="high_ground", layer="elevation", max_height_above_basin_m=200, radius_km=15,
+        Exclusion(name="high_ground", layer="elevation", max_height_above_basin_m=250, radius_km=15,
                   fallback_for="steep_slope"),
     ]
 
