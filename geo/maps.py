@@ -304,9 +304,13 @@ def site_popup(site: pd.Series, criteria: list[tuple[str, str, float]], n_sites:
         f"<b>Score {site['score']:.3f}</b> &middot; {site['area_acres']:,.0f} acres<br>",
         f"Managed by <b>{esc(site.get('agency'))}</b>"
         + (f" ({esc(site.get('unit_name'))})" if esc(site.get("unit_name")) else "")
+        + (f" per {esc(site.get('ownership_source'))}" if esc(site.get("ownership_source")) else "")
         + f"<br>{esc(site.get('county')) or 'county unknown'}, {esc(site.get('state'))} "
           f"&middot; {site['lat']:.4f}, {site['lon']:.4f}",
+        f"<br>Compactness {_fmt(site.get('compactness'), '{:.2f}')} (1 = disk, 0.79 = square)",
     ]
+    if esc(site.get("terrain")):
+        parts.append(f"<br><span class='small'>Terrain: {esc(site.get('terrain'))}</span>")
     if "top_n_share" in site.index:
         parts.append(
             "<h5>Robustness</h5>"
@@ -336,7 +340,8 @@ def site_popup(site: pd.Series, criteria: list[tuple[str, str, float]], n_sites:
     if "water_stress_value" in site.index:
         nearest.append(f"Water stress: {_fmt(site.get('water_stress_value'), '{:.2f}')} on 0-5")
     if "fiber_value" in site.index:
-        nearest.append(f"Distance to fiber: {_fmt(site.get('fiber_value'), '{:.1f}', 'km')}")
+        nearest.append(f"Distance to the backbone (point of presence or route): "
+                       f"{_fmt(site.get('fiber_value'), '{:.1f}', 'km')}")
     nearest.append(f"Nearest town: {esc(site.get('nearest_town')) or 'unknown'} "
                    f"(pop. {_fmt(site.get('nearest_town_population'), '{:,.0f}')}) at "
                    f"{_fmt(site.get('nearest_town_km'), '{:.1f}', 'km')}")
@@ -494,7 +499,18 @@ def build_map(result: RunResult, *, scenarios: Mapping[str, gpd.GeoDataFrame] | 
         tips = [f"{esc(d)}: {esc(n)}" for d, n in zip(protected["designation"], protected["name"])]
         add(_geojson(_collection(protected, {"popup": popups, "tip": tips}), "Protected land", lambda f: {
             "fillColor": "#1b7837", "color": "#1b7837", "weight": 1, "fillOpacity": 0.3}), "Protected land")
-        legend.append(_legend_section("Protected land", [_swatch("#1b7837", "protected area")]))
+        kinds = sorted(set(protected["designation"].dropna().astype(str)))
+        label = f"protected: {', '.join(kinds[:5])}{', ...' if len(kinds) > 5 else ''}" if kinds else "protected area"
+        caveat = analysis.provenance["protected"].caveat if "protected" in analysis.provenance else None
+        legend.append(_legend_section("Protected land", [
+            _swatch("#1b7837", esc(label + (f" ({caveat})" if caveat else "")))]))
+
+    if "tribal_land" in layers:
+        tribal = for_display(layers["tribal_land"], tolerance)
+        add(_geojson(_collection(tribal, {"tip": [esc(n) for n in tribal["name"]]}), "Tribal land", lambda f: {
+            "fillColor": "#8c510a", "color": "#8c510a", "weight": 1, "fillOpacity": 0.2}, show=False),
+            "Tribal land")
+        legend.append(_legend_section("Tribal land", [_swatch("#8c510a", "reservation or trust land")]))
 
     if "water_stress" in layers:
         water = for_display(layers["water_stress"], tolerance)
@@ -541,6 +557,16 @@ def build_map(result: RunResult, *, scenarios: Mapping[str, gpd.GeoDataFrame] | 
         caveat = analysis.provenance["fiber"].caveat if "fiber" in analysis.provenance else None
         legend.append(_legend_section("Fiber", [
             _swatch("#00838f", f"fiber route{f' ({caveat})' if caveat else ''}", line=2, dash=True)]))
+
+    if "backbone_pops" in layers:
+        pops = layers["backbone_pops"].to_crs(STORE_CRS)
+        tips = [f"backbone point of presence: {esc(n)} ({esc(w)})" for n, w in zip(pops["name"], pops["network"])]
+        add(_geojson(_collection(pops, {"tip": tips}), "Backbone points of presence", lambda f: {
+            "radius": 5, "color": "#00838f", "fillColor": "#e0f7fa", "fillOpacity": 1, "weight": 2},
+            marker=folium.CircleMarker()), "Backbone points of presence")
+        legend.append(_legend_section("Backbone", [
+            '<span class="sw" style="background:#e0f7fa;border:2px solid #00838f;border-radius:50%"></span>'
+            "point of presence (city level)"]))
 
     for layer_name, label, colour in (("roads", "Major roads", "#8d6e63"), ("rail", "Railroads", "#424242")):
         if layer_name in layers:

@@ -249,7 +249,19 @@ def report_context(result: RunResult, top: int) -> dict[str, Any]:
         "rules": config.sites, "top": len(top_sites), "sites": table, "robust": bool(robust),
         "criteria": criteria_rows, "exclusions": exclusion_rows, "skipped": analysis.skipped, "warnings": analysis.warnings,
         "provenance": provenance_rows, "config_yaml": config_yaml(config),
+        "terrain": analysis.terrain, "per_state": _state_rows(record),
     }
+
+
+def _state_rows(record: dict[str, Any]) -> list[dict[str, str]]:
+    """Per state: its site count, eligible land, and why it has no site when it has none."""
+    return [
+        {"state": code, "sites": str(entry["sites"]), "eligible_km2": _value(entry["eligible_km2"], "{:,.0f}"),
+         "unknown_km2": _value(entry["excluded_km2"].get(OWNERSHIP_UNKNOWN, 0.0), "{:,.0f}"),
+         "why": entry["why"] or ", ".join(f"{c.replace('_', ' ')} {km2:,.0f} km2"
+                                        for c, km2 in list(entry["excluded_km2"].items())[:3])}
+        for code, entry in record.get("states", {}).items()
+    ]
 
 
 _HTML = """<!DOCTYPE html>
@@ -269,6 +281,12 @@ pre { background: #f6f6f6; padding: 8px; font-size: 11px; max-height: 320px; ove
 {% if synthetic %}<p class="banner">SYNTHETIC DEMO DATA: these sites are made up to show how the tool works.</p>{% endif %}
 <p>{{ description }}. States {{ states }}; {{ n_sites }} candidate sites covering {{ total_acres }} acres
 of {{ eligible_km2 }} km&sup2; of eligible land; grid {{ resolution }} m; aggregation {{ method }}.</p>
+<p class="small">Terrain: {{ terrain }}</p>
+<h2 id="states">Sites per state</h2>
+<table><tr><th>state</th><th>sites</th><th>eligible km&sup2;</th><th>ownership unknown km&sup2;</th>
+<th>no sites because / most land removed by</th></tr>
+{% for r in per_state %}<tr><td>{{ r.state }}</td><td class="num">{{ r.sites }}</td><td class="num">{{ r.eligible_km2 }}</td>
+<td class="num">{{ r.unknown_km2 }}</td><td>{{ r.why }}</td></tr>{% endfor %}</table>
 <h2 id="overview">Overview map and score contributions</h2>
 <div class="figs"><img alt="Overview map of the candidate sites" src="data:image/png;base64,{{ overview_b64 }}">
 <img alt="Criterion contributions to the top sites' scores" src="data:image/png;base64,{{ contributions_b64 }}"></div>
@@ -318,6 +336,14 @@ Run {{ run_id }} started {{ started_at }}, geo-siting {{ version }}.
 {{ description }}. States {{ states }}; {{ n_sites }} candidate sites covering {{ total_acres }} acres of \
 {{ eligible_km2 }} km² of eligible land; grid {{ resolution }} m; aggregation {{ method }}.
 
+Terrain: {{ terrain|md }}
+
+## Sites per state
+
+| state | sites | eligible km² | ownership unknown km² | no sites because / most land removed by |
+|---|---|---|---|---|
+{% for r in per_state %}| {{ r.state }} | {{ r.sites }} | {{ r.eligible_km2 }} | {{ r.unknown_km2 }} | {{ r.why|md }} |
+{% endfor %}
 ## Overview map and score contributions
 
 ![Overview map of the candidate sites](overview.png)
