@@ -52,7 +52,7 @@ def child_atlite(store_dir: str) -> dict:
     import geopandas as gpd
     from atlite.gis import ExclusionContainer, shape_availability
 
-    from geo.criteria import effective_voltage_kv
+    from geo.gridstrength import effective_voltage_kv
     from geo.store import LayerStore
 
     store = LayerStore(store_dir)

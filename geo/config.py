@@ -25,9 +25,10 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from geo.errors import ConfigError
 from geo.schema import SCHEMAS
 from geo.types import StateCode
-from geo.valuefunctions import Gaussian, Linear, Piecewise, ValueFunction
+from geo.valuefunctions import Linear, Piecewise, ValueFunction
 
-Measure = Literal["distance", "attribute", "slope", "height_above_basin"]
+Measure = Literal["distance", "attribute", "slope", "height_above_basin", "people_within", "capacity_within",
+                  "substation_lines"]
 PRESETS = ("fiber_cable_plant", "transformer_plant", "power_module_plant", "chip_fab")
 
 #: Random index of Saaty (1980) for matrices of size n, used by the AHP consistency ratio.
@@ -46,8 +47,12 @@ class Criterion(_Model):
     of ``layers``), ``attribute`` (a numeric column of a polygon layer under the
     cell), ``slope`` (degrees, from an elevation raster fine enough for slope) or
     ``height_above_basin`` (metres above the lowest ground within ``radius_km``, which
-    even a coarse elevation raster supports). A criterion with ``fallback_for`` is
-    applied only when the criterion it names cannot be computed.
+    even a coarse elevation raster supports), ``people_within`` (people living within
+    ``radius_km``, spread from county totals onto towns and urban areas first),
+    ``capacity_within`` (MW of power plants within ``radius_km``) or ``substation_lines``
+    (lines of at least ``min_voltage_kv`` within ``radius_km`` of the nearest
+    substation). A criterion with ``fallback_for`` is applied only when the criterion it
+    names cannot be computed.
     """
 
     name: str
@@ -62,7 +67,8 @@ class Criterion(_Model):
     min_voltage_kv: float | None = Field(None, ge=0)
     min_population: int | None = Field(None, ge=0)
     required: bool = Field(True, description="Fail when a layer is missing; else skip with a warning")
-    radius_km: float = Field(15.0, gt=0, description="For 'height_above_basin': how far to look for the basin floor")
+    radius_km: float = Field(15.0, gt=0, description="How far a neighbourhood measure looks: the basin floor, "
+                             "commuting distance, generation nearby, lines at a substation")
     fallback_for: str | None = Field(
         None, description="Apply only when this criterion is not configured or cannot be computed")
 
@@ -85,8 +91,10 @@ class Criterion(_Model):
                     raise ValueError(
                         f"criterion {self.name!r}: layer {layer!r} has no column {self.attribute!r}"
                     )
-        if self.measure in ("slope", "height_above_basin") and self.layers != ["elevation"]:
-            raise ValueError(f"criterion {self.name!r}: measure {self.measure!r} reads the 'elevation' layer")
+        expected = {"slope": ["elevation"], "height_above_basin": ["elevation"], "people_within": ["county_stats"],
+                    "capacity_within": ["power_plants"], "substation_lines": ["substations", "transmission"]}
+        if self.measure in expected and self.layers != expected[self.measure]:
+            raise ValueError(f"criterion {self.name!r}: measure {self.measure!r} reads layers {expected[self.measure]}")
         return self
 
 
@@ -231,26 +239,49 @@ class SiteRules(_Model):
 
 
 def _default_criteria() -> list[Criterion]:
+    """The criteria of a general AI-infrastructure manufacturing park; presets re-weight them."""
     return [
         Criterion(
             name="transmission", layers=["transmission"], min_voltage_kv=230, cap_km=100,
             description="Distance to a transmission line of at least the minimum voltage",
-            value_function=Piecewise(points=[(0, 1.0), (5, 0.9), (15, 0.5), (40, 0.0)]), weight=0.25,
+            value_function=Piecewise(points=[(0, 1.0), (5, 0.9), (15, 0.5), (40, 0.0)]), weight=0.2,
         ),
         Criterion(
             name="substation", layers=["substations"], cap_km=100,
             description="Distance to a known high-voltage substation",
-            value_function=Piecewise(points=[(0, 1.0), (10, 0.6), (30, 0.0)]), weight=0.15,
+            value_function=Piecewise(points=[(0, 1.0), (10, 0.6), (30, 0.0)]), weight=0.1,
+        ),
+        Criterion(
+            name="substation_lines", layers=["substations", "transmission"], measure="substation_lines",
+            min_voltage_kv=230, radius_km=3, unit="lines", required=False,
+            description="Lines of at least the minimum voltage within 3 km of the nearest substation (a hub, "
+            "not a tap)", value_function=Piecewise(points=[(0, 0.0), (1, 0.3), (2, 0.6), (4, 1.0)]), weight=0.05,
+        ),
+        Criterion(
+            name="generation_nearby", layers=["power_plants"], measure="capacity_within", radius_km=50, unit="MW",
+            required=False, description="Generating capacity within 50 km (EIA power plants)",
+            value_function=Piecewise(points=[(0, 0.0), (200, 0.3), (1000, 0.7), (3000, 1.0)]), weight=0.05,
         ),
         Criterion(
             name="water_stress", layers=["water_stress"], measure="attribute", attribute="score",
             unit="score 0-5", description="Baseline water stress (0 low to 5 extremely high)",
-            value_function=Linear(low=0, high=5, direction="lower_is_better"), weight=0.2,
+            value_function=Linear(low=0, high=5, direction="lower_is_better"), weight=0.1,
+        ),
+        Criterion(
+            name="groundwater", layers=["county_stats"], measure="attribute", attribute="groundwater_share",
+            unit="share 0-1", required=False,
+            description="Share of the county's fresh water drawn from groundwater (a stressed aquifer is the risk)",
+            value_function=Linear(low=0, high=1, direction="lower_is_better"), weight=0.05,
+        ),
+        Criterion(
+            name="water_access", layers=["water_service_areas"], cap_km=100, required=False,
+            description="Distance to a public-supply water service area (0 inside one)",
+            value_function=Piecewise(points=[(0, 1.0), (5, 0.8), (20, 0.3), (50, 0.0)]), weight=0.1,
         ),
         Criterion(
             name="fiber", layers=["backbone_pops", "fiber"], cap_km=250, required=False,
             description="Distance to the backbone: a city with a backbone point of presence, or a fiber route",
-            value_function=Piecewise(points=[(0, 1.0), (25, 0.8), (75, 0.4), (150, 0.0)]), weight=0.1,
+            value_function=Piecewise(points=[(0, 1.0), (25, 0.8), (75, 0.4), (150, 0.0)]), weight=0.05,
         ),
         Criterion(
             name="slope", layers=["elevation"], measure="slope", unit="degrees", required=False,
@@ -269,9 +300,11 @@ def _default_criteria() -> list[Criterion]:
             value_function=Piecewise(points=[(0, 1.0), (5, 0.8), (20, 0.3), (50, 0.0)]), weight=0.1,
         ),
         Criterion(
-            name="town", layers=["places"], min_population=10000, cap_km=300, required=False,
-            description="Distance to a town of at least 10,000 people (the workforce)",
-            value_function=Gaussian(ideal=25, width=40), weight=0.1,
+            name="labour_pool", layers=["county_stats"], measure="people_within", radius_km=60, unit="people",
+            required=False,
+            description="People living within 60 km, a commute (county totals spread onto towns and urban areas)",
+            value_function=Piecewise(points=[(0, 0.0), (25_000, 0.2), (100_000, 0.6), (500_000, 0.9),
+                                             (2_000_000, 1.0)]), weight=0.1,
         ),
     ]
 

@@ -11,26 +11,11 @@ import numpy as np
 
 from geo.config import Criterion, Exclusion
 from geo.grid import Grid, distance_to_features_km, rasterize_values, slope_degrees
+from geo.gridstrength import capacity_within, effective_voltage_kv, substation_line_count
+from geo.labour import labour_pool
 from geo.terrain import height_above_basin_m
 
 log = logging.getLogger(__name__)
-
-#: The lowest standard US voltage (kV) in each HIFLD voltage class, used where a line
-#: has a class but no voltage. DC lines get no AC voltage and never pass a voltage filter.
-NOMINAL_KV_BY_CLASS = {
-    "UNDER 100": 69.0, "100-161": 115.0, "220-287": 230.0, "345": 345.0,
-    "500": 500.0, "735 AND ABOVE": 735.0, "DC": np.nan,
-}
-
-def effective_voltage_kv(frame: gpd.GeoDataFrame) -> np.ndarray:
-    """Voltage of each line or substation in kV: the stated voltage, else its class's nominal one."""
-    column = "voltage_kv" if "voltage_kv" in frame.columns else "max_voltage_kv"
-    kv = frame[column].to_numpy(dtype="float64", na_value=np.nan)
-    if "voltage_class" in frame.columns:
-        by_class = frame["voltage_class"].map(NOMINAL_KV_BY_CLASS).to_numpy(dtype="float64", na_value=np.nan)
-        kv = np.where(np.isnan(kv), by_class, kv)
-    return kv
-
 
 def select_features(rule: Criterion | Exclusion, layer: str, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """The features of ``frame`` that count for a criterion (voltage and population filters)."""
@@ -49,7 +34,8 @@ def criterion_raw(
     criterion: Criterion, layers: Mapping[str, gpd.GeoDataFrame], grid: Grid,
     elevation_path: Path | None = None,
 ) -> np.ndarray:
-    """The raw value of ``criterion`` on every cell, as float16 (NaN where unknown).
+    """The raw value of ``criterion`` on every cell, as float16, or float32 for counts of people and MW
+    (NaN where unknown).
 
     Notes
     -----
@@ -62,6 +48,14 @@ def criterion_raw(
         if criterion.measure == "slope":
             return slope_degrees(elevation_path, grid)
         return height_above_basin_m(elevation_path, grid, criterion.radius_km)
+    if criterion.measure == "people_within":
+        return labour_pool(layers["county_stats"], grid, radius_km=criterion.radius_km, urban=layers.get("urban"),
+                           places=layers.get("places")).people_within
+    if criterion.measure == "capacity_within":
+        return capacity_within(layers["power_plants"], grid, radius_km=criterion.radius_km).capacity_mw
+    if criterion.measure == "substation_lines":
+        return substation_line_count(layers["substations"], layers["transmission"], grid,
+                                     min_voltage_kv=criterion.min_voltage_kv or 0.0, within_km=criterion.radius_km)
     if criterion.measure == "attribute":
         raw = rasterize_values(layers[criterion.layers[0]], criterion.attribute, grid)
         for name in criterion.layers[1:]:

@@ -10,11 +10,28 @@ import geopandas as gpd
 import numpy as np
 from scipy.spatial import cKDTree
 
-from geo.criteria import effective_voltage_kv
 from geo.errors import LayerSchemaError
 from geo.grid import Grid
 
 log = logging.getLogger(__name__)
+
+#: The lowest standard US voltage (kV) in each HIFLD voltage class, used where a line
+#: has a class but no voltage. DC lines get no AC voltage and never pass a voltage filter.
+NOMINAL_KV_BY_CLASS = {
+    "UNDER 100": 69.0, "100-161": 115.0, "220-287": 230.0, "345": 345.0,
+    "500": 500.0, "735 AND ABOVE": 735.0, "DC": np.nan,
+}
+
+
+def effective_voltage_kv(frame: gpd.GeoDataFrame) -> np.ndarray:
+    """Voltage of each line or substation in kV: the stated voltage, else its class's nominal one."""
+    column = "voltage_kv" if "voltage_kv" in frame.columns else "max_voltage_kv"
+    kv = frame[column].to_numpy(dtype="float64", na_value=np.nan)
+    if "voltage_class" in frame.columns:
+        by_class = frame["voltage_class"].map(NOMINAL_KV_BY_CLASS).to_numpy(dtype="float64", na_value=np.nan)
+        kv = np.where(np.isnan(kv), by_class, kv)
+    return kv
+
 
 
 @dataclass(frozen=True)

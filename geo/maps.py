@@ -39,7 +39,7 @@ from rasterio import features
 from shapely.geometry import shape
 from shapely.ops import unary_union
 
-from geo.criteria import effective_voltage_kv
+from geo.gridstrength import effective_voltage_kv
 from geo.errors import GeoError
 from geo.exclusions import OUTSIDE_STUDY_AREA, ExclusionMap
 from geo.grid import Grid

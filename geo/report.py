@@ -25,7 +25,7 @@ import pandas as pd
 from jinja2 import Environment, select_autoescape
 
 from geo.config import config_yaml
-from geo.criteria import effective_voltage_kv
+from geo.gridstrength import effective_voltage_kv
 from geo.exclusions import OWNERSHIP_UNKNOWN
 from geo.maps import AGENCY_COLOURS, VOLTAGE_STYLES, voltage_style
 from geo.query import explain_site

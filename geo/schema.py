@@ -144,6 +144,22 @@ SCHEMAS: dict[str, LayerSchema] = {
             ),
         ),
         LayerSchema(
+            "county_stats", "Polygon",
+            "County figures: population (the labour pool) and where fresh water is drawn from.",
+            (
+                Column("geoid", "str", "Five-digit county FIPS code", nullable=False),
+                Column("population", "float", "Resident population", "people", min_value=0),
+                Column("groundwater_share", "float", "Share of fresh-water withdrawals drawn from groundwater",
+                       "share 0-1", min_value=0, max_value=1),
+                Column("fresh_withdrawal_mgd", "float", "Fresh-water withdrawals, all uses", "Mgal/d", min_value=0),
+            ),
+            required=False,
+        ),
+        LayerSchema(
+            "water_service_areas", "Polygon", "Areas served by a public-supply water system.",
+            (Column("name", "str", "Water system name"),), required=False,
+        ),
+        LayerSchema(
             "fiber", "Line", "Long-haul fiber routes, or a documented proxy for them.",
             (
                 Column("name", "str", "Route or operator name"),

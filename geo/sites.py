@@ -21,7 +21,8 @@ from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 
 from geo.config import Criterion, SiteRules
-from geo.criteria import effective_voltage_kv, select_features
+from geo.criteria import select_features
+from geo.gridstrength import effective_voltage_kv
 from geo.grid import Grid
 from geo.types import STORE_CRS
 

@@ -839,6 +839,56 @@ def _withdrawal_score(
     return score, notes
 
 
+@_register("usgs_county_water_use", SourceInfo(
+    "county_stats", "USGS, Estimated Use of Water in the United States, county data 2015 (Dieter et al. 2018, "
+    "doi:10.5066/F7TB15V5)",
+    "https://water.usgs.gov/watuse/data/2015/usco2015v2.0.csv", PUBLIC_DOMAIN,
+    notes=(
+        "population is the 2015 county total (TP-TotPop, thousands, times 1,000): vintage 2015",
+        "groundwater share = fresh groundwater withdrawals / all fresh withdrawals (TO-WGWFr / TO-WFrTo), 2015",
+    ),
+))
+def _usgs_county_water_use(raw: Any, ctx: NormalizeContext, source_id: str) -> NormalizedLayer:
+    """The county table (header below a citation line, ``--`` missing) joined to the county polygons."""
+    if ctx.county_boundaries is None:
+        raise LayerSchemaError(f"source {source_id!r}: county boundaries are needed to place the county table")
+    use = _frame(raw, source_id, ("FIPS", "TP-TotPop", "TO-WGWFr", "TO-WFrTo"))
+    use = use.replace("--", np.nan)
+    numbers = {c: pd.to_numeric(use[c], errors="coerce") for c in ("TP-TotPop", "TO-WGWFr", "TO-WFrTo")}
+    for column, values in numbers.items():
+        sentinel = values.isin(SENTINEL_NUMBERS) | (values < 0)
+        if sentinel.any():
+            fips = use.loc[sentinel, "FIPS"].iloc[0]
+            raise LayerSchemaError(f"source {source_id!r}: county {fips} has {column} = {values[sentinel].iloc[0]:g}, "
+                                   "a sentinel or negative value; expected a count or a blank")
+    table = pd.DataFrame({
+        "geoid": use["FIPS"].astype("string").str.zfill(5),
+        "population": numbers["TP-TotPop"] * 1000,
+        "groundwater_share": (numbers["TO-WGWFr"] / numbers["TO-WFrTo"]).where(numbers["TO-WFrTo"] > 0),
+        "fresh_withdrawal_mgd": numbers["TO-WFrTo"],
+    }).drop_duplicates("geoid").set_index("geoid")
+    counties = ctx.county_boundaries[["geoid", "geometry"]]
+    frame = counties.join(table, on="geoid")
+    notes = []
+    missing = sorted(frame.loc[frame["population"].isna(), "geoid"])
+    if missing:
+        notes.append(f"no population for counties {', '.join(missing)}: their people are unknown, not zero")
+        log.warning("source %s: %s", source_id, notes[-1])
+    return _finish(source_id, frame, ctx, clip=False, notes=notes)
+
+
+@_register("usgs_water_service_areas", SourceInfo(
+    "water_service_areas", "USGS, Public-supply water service areas within the conterminous United States, 2017 "
+    "(Buchwald et al. 2022, doi:10.5066/P9I22Z24)",
+    "https://doi.org/10.5066/P9I22Z24", PUBLIC_DOMAIN,
+    notes=("where a public-supply system delivers water in 2017; says nothing of its spare capacity or rights",),
+))
+def _usgs_water_service_areas(raw: Any, ctx: NormalizeContext, source_id: str) -> NormalizedLayer:
+    frame = _geoframe(raw, source_id, ("WSA_NAME",))
+    frame = clean.null_sentinels(frame, ["WSA_NAME"])
+    return _finish(source_id, frame.assign(name=frame["WSA_NAME"]), ctx)
+
+
 # -- backbone, rail, roads ------------------------------------------------------------------
 
 _NE_RAIL_URL = "https://www.naturalearthdata.com/downloads/10m-cultural-vectors/railroads/"

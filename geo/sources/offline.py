@@ -119,10 +119,11 @@ FILE_KINDS: tuple[FileKind, ...] = (
              frozenset({"STATEFP", "COUNTYFP", "usdm_date", "usdm_class", "usdm_percent"})),
     FileKind("usgs_water_use", "USGS county water use 2015 (CSV, header on line 2)",
              ("usco2015*.csv",), frozenset({"FIPS", "TO-WFrTo", "PS-Wtotl"})),
+    FileKind("usgs_water_service_area_tiles", "USGS public-supply water service areas, vector tiles",
+             ("usgs_public_supply_water_service_areas*vector_tiles*.zip",),
+             skip_reason="the published tiles behind the service-area GeoJSON, which is read instead"),
     FileKind("usgs_water_service_areas", "USGS public-supply water service areas",
-             ("usgs_public_supply_water_service_areas*",), frozenset({"WSA_NAME"}),
-             skip_reason="public-supply service areas show where utilities deliver water, not how "
-             "stressed the supply is; no canonical layer holds them"),
+             ("usgs_public_supply_water_service_areas*",), frozenset({"WSA_NAME"})),
     FileKind("county_broadband", "Microsoft/FCC county broadband availability and usage (CSV)",
              ("*broadband_data*.csv",), frozenset({"ST", "COUNTY ID", "BROADBAND AVAILABILITY PER FCC"}),
              skip_reason="county shares of people with 25/3 Mbps broadband say nothing about fiber "
@@ -143,7 +144,7 @@ FILE_KINDS: tuple[FileKind, ...] = (
 )
 _KINDS = {k.key: k for k in FILE_KINDS}
 #: Tile zips whose metadata names a tileset, for files that match no name pattern.
-_TILESET_KINDS = {"transmission": "hifld_volt_class_tiles", "usgs_water_supply": "usgs_water_service_areas"}
+_TILESET_KINDS = {"transmission": "hifld_volt_class_tiles", "usgs_water_supply": "usgs_water_service_area_tiles"}
 
 
 @dataclass(frozen=True)
@@ -178,6 +179,8 @@ JOBS: tuple[Job, ...] = (
     Job("gridkit_substations", "gridkit_vertices", ("gridkit_links",)),
     Job("aqueduct_baseline", "aqueduct_baseline"),
     Job("usdm_drought_proxy", "usdm_counties", ("usgs_water_use",)),
+    Job("usgs_county_water_use", "usgs_water_use"),
+    Job("usgs_water_service_areas", "usgs_water_service_areas"),
     Job("topology_zoo_pops", "topology_zoo_pops"),
     Job("tiger_primary_roads", "tiger_primary_roads"),
     Job("ne_interstates", "ne_interstates"),
@@ -192,8 +195,6 @@ JOBS: tuple[Job, ...] = (
 _EXTRA_ONLY = {
     "gridkit_links": "GridKit links are straight segments between stations; they only supply "
     "substation voltages, together with the GridKit vertices file",
-    "usgs_water_use": "county withdrawals alone do not measure water stress; they only adjust "
-    "the drought-based proxy, together with the US Drought Monitor county file",
 }
 
 
@@ -494,7 +495,7 @@ def _jobs_to_run(plan: _Plan, ctx: NormalizeContext, wanted: set[str] | None) ->
     needs_states = ctx.state_boundaries is None and any(
         layer_of(j.source_id) != "states" for j in chosen)
     needs_counties = ctx.county_boundaries is None and any(
-        j.source_id == "usdm_drought_proxy" for j in chosen)
+        j.source_id in ("usdm_drought_proxy", "usgs_county_water_use") for j in chosen)
     if needs_counties:
         needs_states = True
     dependencies = {"census_states"} if needs_states else set()
