@@ -197,11 +197,12 @@ def _terrain_note(config: Config, criteria: list[Criterion], exclusions: Exclusi
 
 def _shared_sources(criteria: list[Criterion], provenance: Mapping[str, Provenance]) -> list[str]:
     """Warnings for pairs of criteria whose layers all come from the same source file (it counts twice)."""
-    def origin(criterion: Criterion) -> frozenset[str] | None:
+    def origin(criterion: Criterion) -> tuple[frozenset[str], str, str | None] | None:
+        """The source files a criterion reads and what it measures of them (other columns count apart)."""
         records = [provenance[name] for name in criterion.layers if name in provenance]
         if not records or any(r.source_checksum is None for r in records):
             return None
-        return frozenset(r.source_checksum for r in records)
+        return frozenset(r.source_checksum for r in records), criterion.measure, criterion.attribute
 
     warnings = []
     for i, first in enumerate(criteria):

@@ -64,7 +64,8 @@ def test_voltage_filter_follows_configuration(tiny_store: LayerStore) -> None:
 
 def test_optional_layers_missing_are_reported_not_fatal(tiny_store: LayerStore) -> None:
     analysis = prepare(tiny_config(), tiny_store)
-    assert [c.name for c in analysis.criteria] == ["transmission", "substation", "water_stress", "fiber", "town"]
+    assert [c.name for c in analysis.criteria] == ["transmission", "substation", "substation_lines", "water_stress",
+                                                   "fiber"]
     assert any("slope" in line for line in analysis.skipped)
     assert sum(analysis.weights.values()) == pytest.approx(1.0)
 
@@ -88,3 +89,24 @@ def test_sites_only_on_eligible_federal_land(tiny_store: LayerStore) -> None:
     assert top["nearest_line_kv"] == 500.0
     assert top["nearest_substation"] == "Tiny 500"
     assert top["nearest_town"] == "Tinytown"
+
+
+def test_two_criteria_measuring_the_same_file_warn_but_other_columns_do_not() -> None:
+    from datetime import UTC, datetime
+
+    from geo.analysis import _shared_sources
+    from geo.config import Criterion
+    from geo.provenance import Provenance
+
+    record = Provenance(layer="rail", source="s", url="u", license="l", retrieved_at=datetime.now(UTC),
+                        sha256="0" * 64, feature_count=1, source_checksum="a" * 64)
+    stats = record.model_copy(update={"layer": "county_stats"})
+    linear = {"kind": "linear", "low": 0, "high": 10}
+    rail = Criterion(name="rail", layers=["rail"], value_function=linear, weight=1)
+    rail_again = Criterion(name="rail_again", layers=["rail"], value_function=linear, weight=1)
+    people = Criterion(name="people", layers=["county_stats"], measure="attribute", attribute="population",
+                       value_function=linear, weight=1)
+    wells = Criterion(name="wells", layers=["county_stats"], measure="attribute", attribute="groundwater_share",
+                      value_function=linear, weight=1)
+    warnings = _shared_sources([rail, rail_again, people, wells], {"rail": record, "county_stats": stats})
+    assert len(warnings) == 1 and "'rail' and 'rail_again'" in warnings[0] and "counts twice" in warnings[0]

@@ -78,8 +78,9 @@ def test_ahp_saaty_example_consistency_ratio() -> None:
 
 
 def test_ahp_in_config_sets_weights(tmp_path: Path) -> None:
-    names = ["transmission", "substation", "water_stress", "fiber", "slope", "highway_rail", "town"]
-    matrix = np.ones((7, 7))
+    names = ["transmission", "substation", "substation_lines", "generation_nearby", "water_stress", "groundwater",
+             "water_access", "fiber", "slope", "highway_rail", "labour_pool"]
+    matrix = np.ones((11, 11))
     matrix[0, 1:], matrix[1:, 0] = 2, 0.5
     path = tmp_path / "ahp.yaml"
     import yaml
@@ -87,13 +88,15 @@ def test_ahp_in_config_sets_weights(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump({"aggregation": {"ahp": {"criteria": names, "matrix": matrix.tolist()}}}))
     weights = load_config(path).weights()
     assert weights["transmission"] == pytest.approx(2 * weights["fiber"], rel=1e-6)
+    assert weights["relief"] == weights["slope"]  # a fallback takes the weight of the criterion it stands in for
 
 
 def test_inconsistent_ahp_rejected(tmp_path: Path) -> None:
     import yaml
 
-    names = ["transmission", "substation", "water_stress", "fiber", "slope", "highway_rail", "town"]
-    matrix = np.ones((7, 7))
+    names = ["transmission", "substation", "substation_lines", "generation_nearby", "water_stress", "groundwater",
+             "water_access", "fiber", "slope", "highway_rail", "labour_pool"]
+    matrix = np.ones((11, 11))
     matrix[0, 1], matrix[1, 0] = 9, 1 / 9
     matrix[1, 2], matrix[2, 1] = 9, 1 / 9
     matrix[2, 0], matrix[0, 2] = 9, 1 / 9

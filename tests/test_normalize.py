@@ -356,3 +356,25 @@ def test_elevation_applies_scale_offset_and_nodata(ctx, tmp_path):
         assert any("not usable for slope" in n for n in result.provenance["notes"])
     finally:
         result.raster_path.unlink()
+
+
+def test_county_water_use_population_groundwater_share_and_bad_values(ctx, caplog):
+    table = pd.DataFrame({"FIPS": ["04001", "04003"], "TP-TotPop": ["71.5", "--"],
+                          "TO-WGWFr": ["30", "5"], "TO-WFrTo": ["40", "0"]})
+    result = normalize("usgs_county_water_use", table, ctx)
+    out = _check(result, "county_stats").set_index("geoid")
+    assert out.loc["04001", "population"] == pytest.approx(71_500)
+    assert out.loc["04001", "groundwater_share"] == pytest.approx(0.75)
+    assert pd.isna(out.loc["04003", "population"]) and pd.isna(out.loc["04003", "groundwater_share"])
+    assert any("no population for counties 04003" in n for n in result.provenance["notes"])
+    for bad in ("-999999", "-3"):
+        with pytest.raises(LayerSchemaError, match="county 04003 has TP-TotPop"):
+            normalize("usgs_county_water_use", table.assign(**{"TP-TotPop": ["71.5", bad]}), ctx)
+
+
+def test_water_service_areas_repair_an_invalid_ring(ctx):
+    bow_tie = Polygon([(-112, 35), (-111.5, 35.5), (-111.5, 35), (-112, 35.5)])
+    areas = gpd.GeoDataFrame({"WSA_NAME": ["FLAGSTAFF CITY OF"]}, geometry=[bow_tie], crs=4326)
+    result = normalize("usgs_water_service_areas", areas, ctx)
+    assert _check(result, "water_service_areas")["name"].tolist() == ["FLAGSTAFF CITY OF"]
+    assert result.repaired_geometries == 1

@@ -114,3 +114,22 @@ def test_criteria_no_longer_share_a_source_file(real_run) -> None:
     record = json.loads((folder / "run.json").read_text())
     assert not any("counts twice" in w for w in record["warnings"])
     assert record["layers"]["backbone_pops"]["coarse"]
+
+
+@pytest.mark.shared_data
+def test_labour_water_and_grid_strength_give_known_answers(real_run) -> None:
+    from geo.api import score_points
+    from geo.config import load_config
+
+    _, store = real_run
+    places = pd.DataFrame({"name": ["Phoenix 30 km west", "Ely 10 km south", "Las Vegas Valley", "Hunter plant"],
+                           "lon": [-112.40, -114.89, -115.15, -111.03], "lat": [33.45, 39.16, 36.15, 39.17]})
+    points = gpd.GeoDataFrame(places, geometry=gpd.points_from_xy(places["lon"], places["lat"]), crs=4326)
+    scored = score_points(points, load_config(overrides={"resolution_m": 1000}), store).set_index("name")
+    assert scored.loc["Phoenix 30 km west", "labour_pool_value"] > 1_000_000
+    assert scored.loc["Ely 10 km south", "labour_pool_value"] < 50_000
+    assert scored.loc["Las Vegas Valley", "water_access_value"] == 0
+    assert scored.loc["Hunter plant", "generation_nearby_value"] >= 1500  # Hunter alone is 1,577 MW
+    assert (scored["groundwater_value"].between(0, 1)).all()
+    record = LayerStore(store).provenance("county_stats")
+    assert any("vintage 2015" in note for note in record.notes)
