@@ -419,6 +419,18 @@ def gradient(colormap: cm.LinearColormap, low: str, high: str) -> str:
             f"<span>{esc(low)}</span><span>{esc(high)}</span></div>")
 
 
+def _point_layer(points: gpd.GeoDataFrame, tips: list[str], name: str, colour: str, fill: str,
+                 radius: float) -> tuple[folium.GeoJson, str]:
+    """A layer of circle markers with tooltips, and its name for the layer control."""
+    style = {"radius": radius, "color": colour, "fillColor": fill, "fillOpacity": 1, "weight": 2}
+    return _geojson(_collection(points, {"tip": tips}), name, lambda f: style, marker=folium.CircleMarker()), name
+
+
+def _point_swatch(colour: str, fill: str, label: str) -> str:
+    """Legend entry for a circle marker."""
+    return f'<span class="sw" style="background:{fill};border:2px solid {colour};border-radius:50%"></span>{label}'
+
+
 def _swatch(colour: str, label: str, *, line: float | None = None, dash: bool = False) -> str:
     if line is not None:
         style = f"border-top: {max(line, 1.5):.1f}px {'dashed' if dash else 'solid'} {colour}"
@@ -542,12 +554,8 @@ def build_map(result: RunResult, *, scenarios: Mapping[str, gpd.GeoDataFrame] | 
         subs = layers["substations"].to_crs(STORE_CRS)
         tips = [f"substation {esc(n) or 'unnamed'} ({_fmt(v, '{:.0f}', 'kV')})"
                 for n, v in zip(subs["name"], subs["max_voltage_kv"])]
-        add(_geojson(_collection(subs, {"tip": tips}), "Substations", lambda f: {
-            "radius": 4, "color": "#4a1486", "fillColor": "#ffffff", "fillOpacity": 1, "weight": 2},
-            marker=folium.CircleMarker()), "Substations")
-        legend.append(_legend_section("Substations", [
-            '<span class="sw" style="background:#fff;border:2px solid #4a1486;border-radius:50%"></span>'
-            "substation"]))
+        add(*_point_layer(subs, tips, "Substations", "#4a1486", "#ffffff", 4))
+        legend.append(_legend_section("Substations", [_point_swatch("#4a1486", "#fff", "substation")]))
 
     if "fiber" in layers:
         fiber = for_display(layers["fiber"], tolerance)
@@ -561,12 +569,9 @@ def build_map(result: RunResult, *, scenarios: Mapping[str, gpd.GeoDataFrame] | 
     if "backbone_pops" in layers:
         pops = layers["backbone_pops"].to_crs(STORE_CRS)
         tips = [f"backbone point of presence: {esc(n)} ({esc(w)})" for n, w in zip(pops["name"], pops["network"])]
-        add(_geojson(_collection(pops, {"tip": tips}), "Backbone points of presence", lambda f: {
-            "radius": 5, "color": "#00838f", "fillColor": "#e0f7fa", "fillOpacity": 1, "weight": 2},
-            marker=folium.CircleMarker()), "Backbone points of presence")
+        add(*_point_layer(pops, tips, "Backbone points of presence", "#00838f", "#e0f7fa", 5))
         legend.append(_legend_section("Backbone", [
-            '<span class="sw" style="background:#e0f7fa;border:2px solid #00838f;border-radius:50%"></span>'
-            "point of presence (city level)"]))
+            _point_swatch("#00838f", "#e0f7fa", "point of presence (city level)")]))
 
     for layer_name, label, colour in (("roads", "Major roads", "#8d6e63"), ("rail", "Railroads", "#424242")):
         if layer_name in layers:
