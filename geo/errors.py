@@ -20,6 +20,10 @@ class LayerSchemaError(GeoError, ValueError):
     """A layer does not match its canonical schema."""
 
 
+class EmptyLayerError(LayerSchemaError):
+    """A source has no usable feature inside the requested states."""
+
+
 class LayerNotFoundError(GeoError, KeyError):
     """A layer was asked for that the store does not hold."""
 
@@ -31,6 +35,10 @@ class StoreError(GeoError, OSError):
     """The layer store could not be read or written."""
 
 
+class WriteError(GeoError, OSError):
+    """A file or folder could not be written here (full disk, read-only folder, no permission)."""
+
+
 class FetchError(GeoError, IOError):
     """A public source could not be fetched or answered with an error."""
 
@@ -40,4 +48,4 @@ class InputError(GeoError, ValueError):
 
 
 class GeoWarning(UserWarning):
-    """Soft problems: data was repaired, dropped or is only a proxy."""
+    """Soft problems a caller may want to see or filter: data was repaired, dropped or is only a proxy."""

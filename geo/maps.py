@@ -45,7 +45,7 @@ from geo.exclusions import OUTSIDE_STUDY_AREA, ExclusionMap
 from geo.grid import Grid
 from geo.provenance import Provenance
 from geo.sensitivity import NOT_SENSITIVE
-from geo.store import atomic_write_text
+from geo.atomic import atomic_write_text
 from geo.types import ANALYSIS_CRS, STORE_CRS
 
 if TYPE_CHECKING:

@@ -22,7 +22,6 @@ import json
 import logging
 import os
 import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, UTC
@@ -41,7 +40,8 @@ from geo.sources.base import CLIP_MARGIN_KM, NormalizeContext, NormalizedLayer
 from geo.sources.graphml import read_graphml_nodes
 from geo.sources.http import ResponseCache, make_session
 from geo.sources.registry import Registry, Source, load_registry
-from geo.store import LayerStore, atomic_write_text
+from geo.atomic import atomic_path, atomic_write_text
+from geo.store import LayerStore
 from geo.types import ANALYSIS_CRS, STATE_FIPS, STORE_CRS
 
 log = logging.getLogger(__name__)
@@ -632,12 +632,7 @@ def _mosaic(paths: list[Path], bbox: tuple[float, float, float, float], resoluti
     finally:
         for src in sources:
             src.close()
-    staging = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}")
-    try:
-        with rasterio.open(staging, "w", **profile) as dst:
-            dst.write(array[:1])
-        os.replace(staging, target)
-    finally:
-        staging.unlink(missing_ok=True)
+    with atomic_path(target) as staging, rasterio.open(staging, "w", **profile) as dst:
+        dst.write(array[:1])
     return target
 

@@ -12,8 +12,6 @@ import base64
 import io
 import logging
 import math
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +28,7 @@ from geo.exclusions import OWNERSHIP_UNKNOWN
 from geo.maps import AGENCY_COLOURS, VOLTAGE_STYLES, voltage_style
 from geo.query import explain_site
 from geo.sensitivity import ROBUSTNESS_COLUMNS
-from geo.store import atomic_write_text
+from geo.atomic import atomic_write_bytes, atomic_write_text
 from geo.types import ANALYSIS_CRS
 
 matplotlib.use("Agg")
@@ -411,17 +409,6 @@ _MD_ENV = Environment(autoescape=False, keep_trailing_newline=True)
 _MD_ENV.filters["md"] = _md_cell
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def render_figures(result: RunResult, top: int) -> Figures:
     """The overview map and the contribution chart for the ``top`` sites."""
     criteria = [c.name for c in result.analysis.criteria]
@@ -440,8 +427,8 @@ def write_report(result: RunResult, folder: Path | None = None) -> Path:
     top = min(result.analysis.config.sites.top_n, MAX_REPORTED_SITES)
     context = report_context(result, top)
     figures = render_figures(result, top)
-    _atomic_write_bytes(target / OVERVIEW_PNG, figures.overview)
-    _atomic_write_bytes(target / CONTRIBUTIONS_PNG, figures.contributions)
+    atomic_write_bytes(target / OVERVIEW_PNG, figures.overview)
+    atomic_write_bytes(target / CONTRIBUTIONS_PNG, figures.contributions)
     html_text = _ENV.from_string(_HTML).render(
         **context, overview_b64=base64.b64encode(figures.overview).decode(),
         contributions_b64=base64.b64encode(figures.contributions).decode())

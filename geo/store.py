@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +25,7 @@ from typing import Any
 
 import geopandas as gpd
 
+from geo.atomic import atomic_write_text, replace_folder
 from geo.errors import LayerNotFoundError, LayerSchemaError, StoreError
 from geo.provenance import Provenance, sha256_file, utc_now
 from geo.schema import SCHEMAS, schema_for, validate_layer, validate_raster
@@ -34,22 +34,6 @@ log = logging.getLogger(__name__)
 
 #: A refresh may not shrink a layer below this share of its previous feature count without ``force``.
 MIN_KEPT_SHARE = 0.5
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see the old or the new file, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; outputs are meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class LayerStore:
@@ -220,9 +204,7 @@ class LayerStore:
         (staging / "provenance.json").write_text(record.model_dump_json(indent=2), encoding="utf-8")
         version = f"{record.retrieved_at:%Y%m%dT%H%M%SZ}-{checksum[:10]}"
         target = self.root / layer / version
-        if target.exists():  # identical content retrieved in the same second
-            shutil.rmtree(target)
-        os.replace(staging, target)
+        replace_folder(staging, target)  # identical content retrieved in the same second is replaced
         atomic_write_text(self.root / layer / "CURRENT", version)
         log.info("stored layer %s version %s (%d features)", layer, version, count)
         return record

@@ -7,8 +7,9 @@ import sys
 import click
 
 from geo import __version__
-from geo.cli.options import EXIT_BAD_INPUT, EXIT_FETCH_FAILED, EXIT_NO_DATA
-from geo.errors import ConfigError, FetchError, GeoError, InputError, LayerNotFoundError, LayerSchemaError
+from geo.cli.options import EXIT_BAD_INPUT, EXIT_FETCH_FAILED, EXIT_NO_DATA, EXIT_WRITE_FAILED
+from geo.errors import (ConfigError, FetchError, GeoError, InputError, LayerNotFoundError, LayerSchemaError,
+                        WriteError)
 
 
 class GeoGroup(click.Group):
@@ -23,6 +24,8 @@ class GeoGroup(click.Group):
             _fail(exc, EXIT_NO_DATA)
         except FetchError as exc:
             _fail(exc, EXIT_FETCH_FAILED)
+        except WriteError as exc:
+            _fail(exc, EXIT_WRITE_FAILED)
         except GeoError as exc:
             _fail(exc, 1)
 

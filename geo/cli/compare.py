@@ -14,7 +14,7 @@ from geo.cli.options import configure_logging, states_option, store_option, verb
 from geo.cli.progress import step_progress
 from geo.config import PRESETS, Config, load_config
 from geo.scenarios import ComparisonResult, compare as compare_scenarios, rank_column
-from geo.store import atomic_write_text
+from geo.atomic import atomic_write_text
 
 console = Console()
 

@@ -13,10 +13,12 @@ import click
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: Exit codes: 0 success, 1 unexpected failure, 2 usage error (click), 3 bad input or
-#: configuration, 4 data missing from the store, 5 a public source failed.
+#: configuration, 4 data missing from the store, 5 a public source failed, 6 a local file
+#: could not be written (full disk, read-only folder).
 EXIT_BAD_INPUT = 3
 EXIT_NO_DATA = 4
 EXIT_FETCH_FAILED = 5
+EXIT_WRITE_FAILED = 6
 
 
 def configure_logging(verbose: int, quiet: int) -> None:

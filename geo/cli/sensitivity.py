@@ -18,7 +18,7 @@ from geo.cli.options import workers_option
 from geo.cli.run import analysis_options, config_from_options
 from geo.outputs import write_sites_file
 from geo.sensitivity import NOT_SENSITIVE, SensitivityResult, sensitivity as measure_sensitivity
-from geo.store import atomic_write_text
+from geo.atomic import atomic_write_text
 
 console = Console()
 

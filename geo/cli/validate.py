@@ -10,7 +10,7 @@ from rich.console import Console
 
 from geo.cli.options import configure_logging
 from geo.cli.run import analysis_options, config_from_options
-from geo.store import atomic_write_text
+from geo.atomic import atomic_write_text
 from geo.validation import validate as validate_places
 
 console = Console()

@@ -23,6 +23,7 @@ from typing import Any
 import pooch
 import requests
 
+from geo.atomic import replace_folder
 from geo.errors import FetchError
 from geo.provenance import sha256_file
 from geo.sources.http import make_session, request
@@ -89,9 +90,7 @@ class _AtomicUnzip:
         staging = archive.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}")
         try:
             pooch.Unzip(extract_dir=str(staging))(fname, "download", pup)
-            if target.exists():
-                shutil.rmtree(target)
-            staging.rename(target)
+            replace_folder(staging, target)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return target

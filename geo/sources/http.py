@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -27,6 +26,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from geo import __version__
+from geo.atomic import atomic_path
 from geo.errors import FetchError
 
 log = logging.getLogger(__name__)
@@ -259,15 +259,8 @@ class ResponseCache:
         self, url: str, payload: Any, params: dict[str, Any] | None = None, data: dict[str, Any] | None = None
     ) -> None:
         """Keep ``payload`` as the answer to this request."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb") as fh:
-                fh.write(json.dumps(payload).encode("utf-8"))
-            os.replace(tmp, self._path(url, params, data))
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_path(self._path(url, params, data)) as tmp, gzip.open(tmp, "wb") as fh:
+            fh.write(json.dumps(payload).encode("utf-8"))
 
     def clear(self) -> None:
         """Forget every answer."""

@@ -39,7 +39,7 @@ import rasterio.windows
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from geo.errors import LayerSchemaError
+from geo.errors import EmptyLayerError, LayerSchemaError
 from geo.schema import (
     FEDERAL_AGENCIES,
     SENTINEL_NUMBERS,
@@ -69,10 +69,6 @@ WITHDRAWAL_SATURATION_MM = 100.0
 DROUGHT_CLASS_SCORE = {"None": 0.0, "D0": 1.0, "D1": 2.0, "D2": 3.0, "D3": 4.0, "D4": 5.0}
 _M3_PER_MGAL = 3785.411784
 _DAYS_PER_YEAR = 365.25
-
-
-class EmptyLayerError(LayerSchemaError):
-    """A source has no usable feature inside the requested states."""
 
 
 @dataclass(frozen=True)

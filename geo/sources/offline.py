@@ -47,11 +47,11 @@ import rasterio.merge
 import shapely
 from shapely.geometry import shape
 
-from geo.errors import FetchError, GeoError, LayerSchemaError
+from geo.errors import EmptyLayerError, FetchError, GeoError, LayerSchemaError
 from geo.provenance import sha256_file
 from geo.sources.base import NormalizeContext, NormalizedLayer
 from geo.sources.combine import fill_outside_coverage
-from geo.sources.normalize import EmptyLayerError, layer_of, normalize
+from geo.sources.normalize import layer_of, normalize
 from geo.types import STORE_CRS
 
 log = logging.getLogger(__name__)
