@@ -1,6 +1,6 @@
 """Interactive maps of a run: the ranked sites against the grid, water, fiber and land.
 
-:func:`build_map` turns a :class:`~geo.api.RunResult` into a Folium map and
+:func:`build_map` turns a :class:`~geo.runmodel.RunResult` into a Folium map and
 :func:`write_map` saves it as one self-contained HTML file. The map works with no
 network: Leaflet, the Fullscreen and Measure plugins and their CSS are embedded from
 the pinned ``folium-offline`` package instead of being linked from a CDN, and the
@@ -44,12 +44,13 @@ from geo.errors import GeoError
 from geo.exclusions import OUTSIDE_STUDY_AREA, ExclusionMap
 from geo.grid import Grid
 from geo.provenance import Provenance
+from geo.sameland import match_sites
 from geo.sensitivity import NOT_SENSITIVE
 from geo.atomic import atomic_write_text
 from geo.types import ANALYSIS_CRS, STORE_CRS
 
 if TYPE_CHECKING:
-    from geo.api import RunResult
+    from geo.runmodel import RunResult
 
 log = logging.getLogger(__name__)
 
@@ -353,20 +354,10 @@ def site_popup(site: pd.Series, criteria: list[tuple[str, str, float]], n_sites:
 
 
 def scenario_standing(sites: gpd.GeoDataFrame, other: gpd.GeoDataFrame) -> list[str]:
-    """For each site, its standing in another site table: the rank of the site overlapping it most."""
-    if len(other) == 0:
-        return ["not a site"] * len(sites)
-    left = sites[["geometry"]].to_crs(ANALYSIS_CRS).assign(_i=np.arange(len(sites)))
-    right = other[["rank", "score", "geometry"]].to_crs(ANALYSIS_CRS)
-    pairs = gpd.overlay(left, right, how="intersection", keep_geom_type=True)
-    out = ["not a site"] * len(sites)
-    if len(pairs) == 0:
-        return out
-    pairs["_area"] = pairs.geometry.area
-    best = pairs.sort_values(["_i", "_area"], ascending=[True, False]).drop_duplicates("_i")
-    for i, rank, score in zip(best["_i"], best["rank"], best["score"]):
-        out[int(i)] = f"rank {int(rank)} (score {score:.3f})"
-    return out
+    """For each site, its standing in another site table: the rank of the same land there (:mod:`geo.sameland`)."""
+    partner = match_sites(sites, other)
+    ranks, scores = other["rank"].to_numpy(), other["score"].to_numpy()
+    return [f"rank {int(ranks[k])} (score {scores[k]:.3f})" if k >= 0 else "not a site" for k in partner]
 
 
 @functools.cache
@@ -669,7 +660,7 @@ def write_map(result: RunResult, path: Path | None = None, *,
     The default path is ``maps/<run_id>.html``; a copy is also written to
     ``maps/latest.html`` beside it. Returns the path written.
     """
-    run_id = result.record.get("run_id", "run")
+    run_id = result.record.run_id
     target = Path(path) if path is not None else DEFAULT_MAPS_DIR / f"{run_id}.html"
     page = build_map(result, scenarios=scenarios)
     text = page.get_root().render()

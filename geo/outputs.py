@@ -1,35 +1,30 @@
-"""Run outputs: the ranked site table (CSV, GeoJSON, GeoParquet), rasters and the run record.
+"""The files of a run: the ranked site table (CSV, GeoJSON, GeoParquet) and the rasters.
 
-A run writes into a hidden staging folder beside its final place and renames it
-into place only when every file is complete, so a failed run leaves nothing
-half-written. ``<runs>/LATEST`` names the newest complete run.
+The run folder that holds them, with the run record, map and report, is written by
+:mod:`geo.runs`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import shutil
-import uuid
 from pathlib import Path
-from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import rasterio
 
-from geo.errors import StoreError
+from geo.atomic import atomic_path
+from geo.errors import InputError
 from geo.grid import Grid
-from geo.store import atomic_write_text
 
 log = logging.getLogger(__name__)
 
 SITES_CSV = "sites.csv"
 SITES_GEOJSON = "sites.geojson"
 SITES_PARQUET = "sites.parquet"
-RUN_RECORD = "run.json"
+#: The formats a site table can be written in, chosen by the file's suffix.
+TABLE_SUFFIXES = (".csv", ".geojson", ".parquet")
 EXCLUSIONS_TIF = "exclusions.tif"
 SCORES_TIF = "scores.tif"
 #: Scores are stored in scores.tif as integers 0-200 (score x 200); 255 marks excluded cells.
@@ -37,32 +32,28 @@ SCORE_SCALE = 200
 SCORE_NODATA = 255
 
 
-def write_run(
-    runs_dir: Path, run_id: str, sites: gpd.GeoDataFrame, record: dict[str, Any], grid: Grid,
-    exclusion_bits: np.ndarray, eligible: np.ndarray, cell_scores: np.ndarray,
-) -> Path:
-    """Write every output of a run atomically and point ``LATEST`` at it; returns the run folder."""
-    runs_dir.mkdir(parents=True, exist_ok=True)
-    final = runs_dir / run_id
-    staging = runs_dir / f".staging-{run_id}-{uuid.uuid4().hex[:8]}"
-    staging.mkdir()
-    try:
-        write_site_table(sites, staging)
-        _write_raster(staging / EXCLUSIONS_TIF, exclusion_bits, grid, exclusion_bits.dtype.name, nodata=None)
-        scaled = np.full(grid.shape, SCORE_NODATA, dtype=np.uint8)
-        known = ~np.isnan(cell_scores)
-        scaled.ravel()[eligible[known]] = np.round(cell_scores[known] * SCORE_SCALE).astype(np.uint8)
-        _write_raster(staging / SCORES_TIF, scaled, grid, "uint8", nodata=SCORE_NODATA)
-        (staging / RUN_RECORD).write_text(json.dumps(record, indent=2, default=str), encoding="utf-8")
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(staging, final)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    atomic_write_text(runs_dir / "LATEST", run_id)
-    log.info("wrote run %s to %s", run_id, final)
-    return final
+def write_rasters(folder: Path, grid: Grid, exclusion_bits: np.ndarray, eligible: np.ndarray,
+                  cell_scores: np.ndarray) -> None:
+    """Write ``exclusions.tif`` (the cause bits of every cell) and ``scores.tif`` (scores x 200) into ``folder``.
+
+    Parameters
+    ----------
+    folder
+        The folder to write into.
+    grid
+        The analysis grid.
+    exclusion_bits
+        The exclusion bitmask on the grid.
+    eligible
+        Flat indices of the eligible cells.
+    cell_scores
+        Scores of the eligible cells (NaN where unknown).
+    """
+    _write_raster(folder / EXCLUSIONS_TIF, exclusion_bits, grid, exclusion_bits.dtype.name, nodata=None)
+    scaled = np.full(grid.shape, SCORE_NODATA, dtype=np.uint8)
+    known = ~np.isnan(cell_scores)
+    scaled.ravel()[eligible[known]] = np.round(cell_scores[known] * SCORE_SCALE).astype(np.uint8)
+    _write_raster(folder / SCORES_TIF, scaled, grid, "uint8", nodata=SCORE_NODATA)
 
 
 def write_site_table(sites: gpd.GeoDataFrame, folder: Path) -> None:
@@ -103,36 +94,41 @@ def _write_raster(path: Path, data: np.ndarray, grid: Grid, dtype: str, nodata: 
         dst.write(data.astype(dtype), 1)
 
 
-def latest_run(runs_dir: Path) -> Path:
-    """The newest complete run folder."""
-    pointer = runs_dir / "LATEST"
-    if not pointer.is_file():
-        raise StoreError(f"no run found in {runs_dir}; run `geo run` first")
-    folder = runs_dir / pointer.read_text(encoding="utf-8").strip()
-    if not (folder / RUN_RECORD).is_file():
-        raise StoreError(f"run folder {folder} is incomplete or missing")
-    return folder
+def check_table_path(path: Path) -> None:
+    """Refuse a site table path whose suffix is not one of :data:`TABLE_SUFFIXES`.
 
+    Parameters
+    ----------
+    path
+        The file a site table is to be written to.
 
-def read_run(folder: Path) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
-    """The site table and run record of a run folder."""
-    try:
-        sites = gpd.read_parquet(folder / SITES_PARQUET)
-        record = json.loads((folder / RUN_RECORD).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise StoreError(f"run {folder} is unreadable: {exc}") from exc
-    return sites, record
+    Raises
+    ------
+    InputError
+        Naming the path and the accepted suffixes.
+    """
+    if path.suffix.lower() not in TABLE_SUFFIXES:
+        raise InputError(f"{path}: cannot write a site table as {path.suffix or 'a file without suffix'!r}; "
+                         f"use {', '.join(TABLE_SUFFIXES)}")
 
 
 def write_sites_file(sites: gpd.GeoDataFrame, path: Path) -> None:
-    """Write a site table to one file chosen by its suffix (.csv, .geojson, .parquet), atomically."""
-    suffix = path.suffix.lower()
-    if suffix not in (".csv", ".geojson", ".parquet"):
-        raise ValueError(f"{path}: unsupported output format {suffix!r}; use .csv, .geojson or .parquet")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp{suffix}")
-    try:
+    """Write a site table to one file chosen by its suffix (.csv, .geojson, .parquet), atomically.
+
+    Parameters
+    ----------
+    sites
+        The site table.
+    path
+        The file to write; the previous file there is kept when writing fails.
+
+    Raises
+    ------
+    InputError
+        The suffix is not one of :data:`TABLE_SUFFIXES`.
+    WriteError
+        The file could not be written (full disk, read-only folder); no partial file is left.
+    """
+    check_table_path(path)
+    with atomic_path(path) as tmp:
         _write_table(sites, tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)

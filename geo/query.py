@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -22,6 +22,9 @@ from geo.errors import InputError
 from geo.grid import rasterize_mask
 from geo.outputs import EXCLUSIONS_TIF, SCORE_NODATA, SCORE_SCALE, SCORES_TIF
 from geo.types import STORE_CRS
+
+if TYPE_CHECKING:
+    from geo.runmodel import RunRecord
 
 log = logging.getLogger(__name__)
 
@@ -135,10 +138,10 @@ def _nanmean(values: np.ndarray) -> float:
     return float(values.mean()) if values.size else float("nan")
 
 
-def explain_site(site: pd.Series, record: dict[str, Any], n_sites: int) -> dict[str, Any]:
+def explain_site(site: pd.Series, record: RunRecord, n_sites: int) -> dict[str, Any]:
     """The breakdown behind one site's score, and a sentence that says why it ranks where it does."""
-    weights: dict[str, float] = record["weights"]
-    units = {name: c["unit"] for name, c in record["criteria"].items()}
+    weights = record.weights
+    units = {name: c.unit for name, c in record.criteria.items()}
     parts = []
     for name, weight in weights.items():
         parts.append({
@@ -155,7 +158,7 @@ def explain_site(site: pd.Series, record: dict[str, Any], n_sites: int) -> dict[
         + (f"; it is held back most by {_phrase(weakest[0])}." if weakest else ".")
     )
     return {"site": site.drop(labels=["geometry"], errors="ignore").to_dict(), "criteria": parts,
-            "summary": summary, "caveats": record.get("caveats", {})}
+            "summary": summary, "caveats": record.caveats}
 
 
 def _phrase(part: dict[str, Any]) -> str:
@@ -168,7 +171,7 @@ def _float(value: Any) -> float:
     return float(value) if value is not None and not pd.isna(value) else float("nan")
 
 
-def explain_location(run_dir: Path, record: dict[str, Any], sites: gpd.GeoDataFrame,
+def explain_location(run_dir: Path, record: RunRecord, sites: gpd.GeoDataFrame,
                      lon: float, lat: float) -> dict[str, Any]:
     """Why a place is or is not a site, read from a run's saved rasters and site table."""
     point = gpd.GeoSeries(gpd.points_from_xy([lon], [lat]), crs=STORE_CRS)
@@ -176,7 +179,7 @@ def explain_location(run_dir: Path, record: dict[str, Any], sites: gpd.GeoDataFr
     if len(hit):
         return {"status": "site", "site_id": hit.iloc[0]["site_id"], "rank": int(hit.iloc[0]["rank"]),
                 "reasons": [f"inside site {hit.iloc[0]['site_id']} (rank {int(hit.iloc[0]['rank'])})"]}
-    projected = point.to_crs(record["grid"]["crs"]).iloc[0]
+    projected = point.to_crs(record.grid.crs).iloc[0]
     with rasterio.open(run_dir / EXCLUSIONS_TIF) as src:
         row, col = src.index(projected.x, projected.y)
         if not (0 <= row < src.height and 0 <= col < src.width):
@@ -184,15 +187,15 @@ def explain_location(run_dir: Path, record: dict[str, Any], sites: gpd.GeoDataFr
         bits = int(src.read(1, window=((row, row + 1), (col, col + 1)))[0, 0])
     with rasterio.open(run_dir / SCORES_TIF) as src:
         scaled = int(src.read(1, window=((row, row + 1), (col, col + 1)))[0, 0])
-    causes = [c for i, c in enumerate(record["exclusions"]["causes"]) if bits & (1 << i)]
+    causes = [c for i, c in enumerate(record.exclusions.causes) if bits & (1 << i)]
     if causes:
         return {"status": "excluded", "causes": causes,
-                "reasons": [record["exclusions"]["descriptions"][c] for c in causes]}
+                "reasons": [record.exclusions.descriptions[c] for c in causes]}
     score = np.nan if scaled == SCORE_NODATA else scaled / SCORE_SCALE
-    threshold = record["config"]["sites"]["min_cell_score"]
+    threshold = record.config.sites.min_cell_score
     if score < threshold:
         reason = f"eligible land, but its score {score:.2f} is below the site threshold {threshold:.2f}"
     else:
         reason = (f"eligible land scoring {score:.2f}, but its patch of suitable land is smaller than "
-                  f"{record['config']['sites']['min_area_acres']:,.0f} acres")
+                  f"{record.config.sites.min_area_acres:,.0f} acres")
     return {"status": "not_a_site", "score": score, "reasons": [reason]}

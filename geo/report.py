@@ -38,7 +38,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 if TYPE_CHECKING:
-    from geo.api import RunResult
+    from geo.runmodel import RunRecord, RunResult
 
 log = logging.getLogger(__name__)
 
@@ -224,7 +224,7 @@ def report_context(result: RunResult, top: int) -> dict[str, Any]:
          "layers": ", ".join(c.layers), "function": type(c.value_function).__name__}
         for c in analysis.criteria
     ]
-    area = record.get("exclusions", {}).get("area_km2", {})
+    area = record.exclusions.area_km2
     exclusion_rows = [
         {"cause": cause, "description": analysis.exclusions.descriptions.get(cause, ""),
          "area_km2": _value(area.get(cause), "{:,.1f}")}
@@ -238,12 +238,12 @@ def report_context(result: RunResult, top: int) -> dict[str, Any]:
     ]
     return {
         "title": f"Candidate sites for {config.name}",
-        "run_id": record.get("run_id", ""), "started_at": record.get("started_at", ""),
-        "version": record.get("version", ""), "synthetic": result.synthetic,
+        "run_id": record.run_id, "started_at": record.started_at.isoformat(),
+        "version": record.version, "synthetic": result.synthetic,
         "description": config.description, "states": ", ".join(config.states),
         "n_sites": len(sites), "total_acres": f"{sites['area_acres'].sum():,.0f}" if len(sites) else "0",
         "resolution": f"{config.resolution_m:g}", "method": config.aggregation.method,
-        "eligible_km2": _value(record.get("exclusions", {}).get("eligible_km2"), "{:,.1f}"),
+        "eligible_km2": _value(record.exclusions.eligible_km2, "{:,.1f}"),
         "rules": config.sites, "top": len(top_sites), "sites": table, "robust": bool(robust),
         "criteria": criteria_rows, "exclusions": exclusion_rows, "skipped": analysis.skipped, "warnings": analysis.warnings,
         "provenance": provenance_rows, "config_yaml": config_yaml(config),
@@ -251,14 +251,14 @@ def report_context(result: RunResult, top: int) -> dict[str, Any]:
     }
 
 
-def _state_rows(record: dict[str, Any]) -> list[dict[str, str]]:
+def _state_rows(record: RunRecord) -> list[dict[str, str]]:
     """Per state: its site count, eligible land, and why it has no site when it has none."""
     return [
-        {"state": code, "sites": str(entry["sites"]), "eligible_km2": _value(entry["eligible_km2"], "{:,.0f}"),
-         "unknown_km2": _value(entry["excluded_km2"].get(OWNERSHIP_UNKNOWN, 0.0), "{:,.0f}"),
-         "why": entry["why"] or ", ".join(f"{c.replace('_', ' ')} {km2:,.0f} km2"
-                                        for c, km2 in list(entry["excluded_km2"].items())[:3])}
-        for code, entry in record.get("states", {}).items()
+        {"state": code, "sites": str(entry.sites), "eligible_km2": _value(entry.eligible_km2, "{:,.0f}"),
+         "unknown_km2": _value(entry.excluded_km2.get(OWNERSHIP_UNKNOWN, 0.0), "{:,.0f}"),
+         "why": entry.why or ", ".join(f"{c.replace('_', ' ')} {km2:,.0f} km2"
+                                     for c, km2 in list(entry.excluded_km2.items())[:3])}
+        for code, entry in record.states.items()
     ]
 
 
@@ -422,7 +422,7 @@ def write_report(result: RunResult, folder: Path | None = None) -> Path:
     that wrote none. Each file is replaced atomically.
     """
     target = Path(folder) if folder is not None else (
-        result.output_dir or DEFAULT_REPORTS_DIR / result.record.get("run_id", "run"))
+        result.output_dir or DEFAULT_REPORTS_DIR / result.record.run_id)
     target.mkdir(parents=True, exist_ok=True)
     top = min(result.analysis.config.sites.top_n, MAX_REPORTED_SITES)
     context = report_context(result, top)

@@ -6,12 +6,12 @@ one prepared analysis; layers are read from the store once for all scenarios.
 
 Matching sites across scenarios
 -------------------------------
-Sites of different scenarios are the same land when their polygons overlap by at
-least :data:`MIN_OVERLAP` of the smaller one. Pairs are taken one to one, largest
-overlap first. For each pair of scenarios the comparison reports how many sites
-their top N share (count and Jaccard index), Kendall's tau and Spearman's rho on
-the ranks of the sites matched in both, and the top-N sites of each that are not
-in the other's top N.
+Sites of different scenarios are matched by the package's one rule of "the same
+land" (:mod:`geo.sameland`: they share at least half of the smaller site, one to one,
+largest shared area first), the rule the map's popups use too. For each pair of
+scenarios the comparison reports how many sites their top N share (count and
+Jaccard index), Kendall's tau and Spearman's rho on the ranks of the sites matched
+in both, and the top-N sites of each that are not in the other's top N.
 """
 
 from __future__ import annotations
@@ -28,19 +28,17 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 from scipy import stats
 
 from geo.analysis import Analysis, prepare
-from geo.api import RunResult, rank, resolve, run_record
+from geo.pipeline import build_record, resolve, run_id_for
+from geo.runmodel import RunResult
+from geo.sameland import MIN_SHARED, match_sites
+from geo.sitetable import rank
 from geo.config import Config
 from geo.store import LayerStore
-from geo.types import ANALYSIS_CRS
 
 log = logging.getLogger(__name__)
-
-#: Two sites are the same land when they overlap by at least this share of the smaller one.
-MIN_OVERLAP = 0.5
 
 #: Settings that change scores or sites but not the prepared layers, distances and sub-scores.
 _SCORING_ONLY = ("name", "description", "aggregation", "sites")
@@ -59,34 +57,6 @@ class _ReadOnceStore(LayerStore):
         if layer not in self._frames:
             self._frames[layer] = super().read(layer)
         return self._frames[layer].copy()
-
-
-def match_sites(left: gpd.GeoDataFrame, right: gpd.GeoDataFrame,
-                min_overlap: float = MIN_OVERLAP) -> np.ndarray:
-    """For each row of ``left``, the row of ``right`` that is the same land (-1 where none).
-
-    Two sites are the same land when their intersection covers at least
-    ``min_overlap`` of the smaller of the two; each site is matched at most once,
-    largest intersection first.
-    """
-    out = np.full(len(left), -1, dtype=np.int64)
-    if len(left) == 0 or len(right) == 0:
-        return out
-    a = left.geometry.to_crs(ANALYSIS_CRS).to_numpy()
-    b = right.geometry.to_crs(ANALYSIS_CRS).to_numpy()
-    ia, ib = shapely.STRtree(b).query(a, predicate="intersects")
-    if ia.size == 0:
-        return out
-    shared = shapely.area(shapely.intersection(a[ia], b[ib]))
-    smaller = np.minimum(shapely.area(a[ia]), shapely.area(b[ib]))
-    keep = shared >= min_overlap * smaller
-    ia, ib, shared = ia[keep], ib[keep], shared[keep]
-    taken = np.zeros(len(right), dtype=bool)
-    for k in np.lexsort((ib, ia, -shared)):
-        if out[ia[k]] < 0 and not taken[ib[k]]:
-            out[ia[k]] = ib[k]
-            taken[ib[k]] = True
-    return out
 
 
 def rank_correlation(ranks_a: Sequence[float], ranks_b: Sequence[float]) -> dict[str, float]:
@@ -153,7 +123,7 @@ class ComparisonResult:
         top = top[top["rank"] <= self.top_n]
         return {
             "top_n": self.top_n,
-            "min_overlap": MIN_OVERLAP,
+            "min_overlap": MIN_SHARED,
             "scenarios": {name: {"description": r.analysis.config.description, "weights": r.analysis.weights,
                                  "sites": int(len(r.sites)), "synthetic": r.synthetic}
                           for name, r in self.results.items()},
@@ -237,7 +207,7 @@ def compare(configs: Sequence[Config], store: LayerStore | str | None = None, *,
         else:
             analysis = prepared[key] = prepare(config, layer_store)
         sites, labels, cell_scores = rank(analysis)
-        record = run_record(analysis, sites, f"{started:%Y%m%dT%H%M%SZ}-{name}", started, layer_store)
+        record = build_record(analysis, sites, run_id_for(started, name), started, layer_store)
         results[name] = RunResult(analysis, sites, labels, cell_scores, record)
     return _compare_tables({n: r.sites for n, r in results.items()}, results, top_n)
 
@@ -287,5 +257,4 @@ def _pair_row(a: str, b: str, ta: gpd.GeoDataFrame, tb: gpd.GeoDataFrame, top_n:
     }
 
 
-__all__ = ["MIN_OVERLAP", "ComparisonResult", "compare", "match_sites", "rank_column", "rank_correlation",
-           "scenario_names"]
+__all__ = ["ComparisonResult", "compare", "rank_column", "rank_correlation", "scenario_names"]

@@ -10,14 +10,11 @@ Following a site across weights
 -------------------------------
 The sites of a run with other weights are not the sites of the base run: a region
 may grow, shrink or be cut in other places. Each base site (a row of the run's site
-table) is followed through a draw by its land:
-
-* it is *a site in the draw* when at least :data:`MIN_SHARE_IN_SITES` of its cells
-  lie in sites of that draw; otherwise it is "not a site" (rank infinity, never in
-  the top N);
-* its rank in the draw is the rank of the draw site that covers most of its cells
-  (ties go to the better-ranked draw site). One draw site may cover several base
-  sites; they then share its rank.
+table) is followed through a draw by its land, with the package's one rule of "the
+same land" (:mod:`geo.sameland`) measured on cells: its rank in the draw is the rank
+of the draw site that shares at least half of the smaller of the two, matched one to
+one, largest shared area first (ties go to the better-ranked draw site). A base site
+with no such partner is "not a site" in the draw (rank infinity, never in the top N).
 
 Draw sites are ranked like the site table: by mean score, then by area, then by
 their (row-major) label, which stands in for the site id on exact ties.
@@ -37,16 +34,14 @@ import numpy as np
 import pandas as pd
 
 from geo.grid import rasterize_values
+from geo.sameland import MIN_SHARED, match_cells
 from geo.sites import label_stats
 
 if TYPE_CHECKING:
     from geo.analysis import Analysis
-    from geo.api import RunResult
+    from geo.runmodel import RunResult
 
 log = logging.getLogger(__name__)
-
-#: Share of a base site's cells that must lie in sites of a draw for it to count as a site there.
-MIN_SHARE_IN_SITES = 0.5
 
 #: Columns :func:`add_robustness` adds to a site table.
 ROBUSTNESS_COLUMNS = ("top_n_share", "site_share", "rank_median", "rank_p05", "rank_p95",
@@ -139,20 +134,16 @@ class SiteFollower:
             return out, count
         on_eligible = labels[analysis.eligible]
         in_site = on_eligible > 0
-        draw_rank = rank_labels(on_eligible[in_site].astype(np.int64), scores[in_site], count)
+        site_cells = on_eligible[in_site].astype(np.int64)
+        draw_rank = rank_labels(site_cells, scores[in_site], count)
+        sizes_by_rank = np.empty(count, dtype=np.int64)
+        sizes_by_rank[draw_rank - 1] = np.bincount(site_cells, minlength=count + 1)[1:]
         covering = labels[self._cells].astype(np.int64)
         inside = covering > 0
-        with np.errstate(invalid="ignore", divide="ignore"):
-            share = np.bincount(self._base_of[inside], minlength=self.n_sites + 1)[1:] / self._sizes
-        keys, counts = np.unique(self._base_of[inside] * (count + 1) + covering[inside], return_counts=True)
-        pair_base, pair_draw = np.divmod(keys, count + 1)
-        pair_rank = draw_rank[pair_draw - 1]
-        order = np.lexsort((pair_rank, -counts, pair_base))
-        first = order[np.unique(pair_base[order], return_index=True)[1]]
-        best = np.zeros(self.n_sites, dtype=np.int64)
-        best[pair_base[first] - 1] = pair_rank[first]
-        found = (best > 0) & (share >= MIN_SHARE_IN_SITES)
-        out[found] = best[found]
+        # draw sites numbered by rank, so that ties go to the better-ranked one
+        partner = match_cells(self._base_of[inside], draw_rank[covering[inside] - 1], self._sizes, sizes_by_rank)
+        found = partner > 0
+        out[found] = partner[found]
         return out, count
 
 
@@ -446,7 +437,7 @@ def sensitivity(
     settings = {
         "draws": draws, "concentration": concentration, "top_n": top_n, "sweep_changes": changes, "seed": seed,
         "workers": workers,
-        "min_share_in_sites": MIN_SHARE_IN_SITES, "sites": follower.n_sites, "timings": timings,
+        "min_shared": MIN_SHARED, "sites": follower.n_sites, "timings": timings,
     }
     return SensitivityResult(
         sites=table, criteria=criteria, base_weights=dict(weights), draw_weights=draw_weights,
@@ -484,7 +475,7 @@ def add_robustness(result: RunResult, *, draws: int = 1000, concentration: float
 
 
 __all__ = [
-    "MIN_SHARE_IN_SITES", "ROBUSTNESS_COLUMNS", "SensitivityResult", "SiteFollower", "add_robustness",
+    "ROBUSTNESS_COLUMNS", "SensitivityResult", "SiteFollower", "add_robustness",
     "dirichlet_weights", "follow_draws", "rank_labels", "sensitivity", "site_labels", "swept_weights",
     "sweep_changes", "without",
 ]

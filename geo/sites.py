@@ -1,33 +1,21 @@
-"""Candidate sites: contiguous suitable land of park size, and the table that explains each one."""
+"""Candidate sites on the grid: contiguous suitable land of park size, split where too large.
+
+The table that describes each site is built by :mod:`geo.sitetable`.
+"""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import os
-from typing import TYPE_CHECKING
 
 import edt
 import geopandas as gpd
 import numpy as np
-import pandas as pd
-from affine import Affine
-from rasterio import features
 from scipy import ndimage
-from shapely import STRtree
-from shapely.geometry import Polygon, shape
-from shapely.geometry.base import BaseGeometry
-from shapely.ops import unary_union
 
-from geo.config import Criterion, SiteRules
-from geo.criteria import select_features
-from geo.gridstrength import effective_voltage_kv
+from geo.config import SiteRules
 from geo.grid import Grid
-from geo.types import STORE_CRS
-
-if TYPE_CHECKING:
-    from geo.analysis import Analysis
 
 log = logging.getLogger(__name__)
 
@@ -132,12 +120,6 @@ def _bisect(rows: np.ndarray, cols: np.ndarray, max_cells: int) -> list[tuple[np
     return _bisect(rows[head], cols[head], max_cells) + _bisect(rows[tail], cols[tail], max_cells)
 
 
-def site_id(state: str, x: float, y: float) -> str:
-    """A stable id from the state and the site's centroid (EPSG:5070) rounded to 100 m."""
-    key = f"{round(x / 100)}:{round(y / 100)}".encode()
-    return f"{state}-{hashlib.blake2s(key, digest_size=3).hexdigest().upper()}"
-
-
 def label_stats(labels_flat: np.ndarray, values_flat: np.ndarray, count: int) -> np.ndarray:
     """Mean of ``values`` per label 1..count, ignoring NaN (NaN where a label has no known value)."""
     values = values_flat.astype(np.float64)
@@ -147,160 +129,3 @@ def label_stats(labels_flat: np.ndarray, values_flat: np.ndarray, count: int) ->
     with np.errstate(invalid="ignore", divide="ignore"):
         means = sums / n
     return means[1:]
-
-
-def describe_sites(analysis: Analysis, labels: np.ndarray, cell_scores: np.ndarray) -> gpd.GeoDataFrame:
-    """The site table: one row per labelled site, ranked, with the breakdown behind its score.
-
-    Columns: ``rank``, ``site_id``, ``score``, ``area_acres``, ``state``, ``county``,
-    ``agency``, ``unit_name``, ``lon``/``lat`` (centroid), then per criterion
-    ``<name>_score`` (mean sub-score), ``<name>_value`` (mean raw value, in the
-    criterion's unit) and ``<name>_contribution`` (its share of the score), then the
-    nearest features (``nearest_line_kv``, ``nearest_line_km``, ``nearest_substation``,
-    ``nearest_substation_km``, ``nearest_town``, ``nearest_town_km``) and ``caveats``
-    (the synthetic, proxy or partial layers behind every score). The geometry is the
-    site polygon in EPSG:4326.
-
-    ``labels`` mark eligible cells only, as :meth:`Analysis.site_labels` makes them, so
-    each site's sub-scores are the ones the analysis already holds for its cells.
-    """
-    count = int(labels.max())
-    columns = _site_columns(analysis)
-    if count == 0:
-        return gpd.GeoDataFrame(columns=columns, geometry=[], crs=STORE_CRS)
-    grid = analysis.grid
-    on_eligible = labels.ravel()[analysis.eligible]
-    in_site = on_eligible > 0
-    cells, site_of = analysis.eligible[in_site], on_eligible[in_site]
-    n_cells = np.bincount(site_of, minlength=count + 1)[1:]
-    rows, cols = np.divmod(cells, grid.width)
-    x, y = grid.cell_centres(label_stats(site_of, rows, count), label_stats(site_of, cols, count))
-    table: dict[str, object] = {
-        "score": label_stats(site_of, cell_scores[in_site], count),
-        "area_acres": n_cells * grid.cell_acres,
-        "n_cells": n_cells,
-    }
-    weights = analysis.weights
-    for criterion in analysis.criteria:
-        sub = label_stats(site_of, analysis.subscores[criterion.name][in_site], count)
-        table[f"{criterion.name}_value"] = label_stats(site_of, analysis.raw[criterion.name].ravel()[cells], count)
-        table[f"{criterion.name}_score"] = sub
-        table[f"{criterion.name}_contribution"] = weights[criterion.name] * sub
-    polygons = _polygons(labels, grid, count)
-    sites = gpd.GeoDataFrame(table, geometry=polygons, crs=grid.crs)
-    sites[["county", "state"]] = _majority(sites.geometry, analysis.layers["counties"], ["name", "state"])
-    land = analysis.layers.get("federal_land")
-    if land is not None and analysis.config.land.federal_only:
-        land = land[land["is_federal"].fillna(False).to_numpy(dtype=bool)]  # the land the sites stand on
-    if land is None:
-        sites["agency"], sites["unit_name"], sites["ownership_source"] = "UNKNOWN", None, None
-    else:
-        managed = _majority(sites.geometry, land, ["agency", "unit_name", "source"])
-        sites[["agency", "unit_name", "ownership_source"]] = managed.to_numpy()
-        sites["agency"] = sites["agency"].fillna("UNKNOWN")
-    sites["compactness"] = compactness(sites.geometry)
-    sites["terrain"] = analysis.terrain
-    centroids = gpd.GeoSeries(gpd.points_from_xy(x, y), crs=grid.crs).to_crs(STORE_CRS)
-    sites["lon"], sites["lat"] = centroids.x.to_numpy(), centroids.y.to_numpy()
-    sites["state"] = sites["state"].fillna("??")
-    sites["site_id"] = [site_id(st, cx, cy) for st, cx, cy in zip(sites["state"], x, y)]
-    _add_nearest(sites, analysis)
-    sites["caveats"] = data_caveats(analysis)
-    sites = sites.sort_values(["score", "area_acres", "site_id"], ascending=[False, False, True], kind="stable")
-    sites.insert(0, "rank", np.arange(1, len(sites) + 1))
-    sites["state_rank"] = sites.groupby("state").cumcount().to_numpy() + 1
-    sites = sites.reset_index(drop=True).to_crs(STORE_CRS)
-    return sites[[*columns, "geometry"]]
-
-
-def _site_columns(analysis: Analysis) -> list[str]:
-    columns = ["rank", "state_rank", "site_id", "score", "area_acres", "n_cells", "compactness", "state", "county",
-               "agency", "unit_name", "ownership_source", "lon", "lat"]
-    for criterion in analysis.criteria:
-        columns += [f"{criterion.name}_score", f"{criterion.name}_value", f"{criterion.name}_contribution"]
-    return columns + list(NEAREST_COLUMNS) + ["terrain", "caveats"]
-
-
-def data_caveats(analysis: Analysis) -> str:
-    """One line naming every synthetic, proxy or partial layer behind the analysis ('' when none)."""
-    if analysis.synthetic and all(p.synthetic for p in analysis.provenance.values()):
-        return "SYNTHETIC demo data: every layer is made up"
-    return "; ".join(f"{name}: {p.caveat}" for name, p in analysis.provenance.items() if p.caveat)
-
-
-NEAREST_COLUMNS = ("nearest_line_kv", "nearest_line_km", "nearest_substation", "nearest_substation_kv",
-                   "nearest_substation_km", "nearest_town", "nearest_town_population", "nearest_town_km")
-
-
-def _majority(geoms: gpd.GeoSeries, zones: gpd.GeoDataFrame, columns: list[str]) -> pd.DataFrame:
-    """For each geometry, ``columns`` of the zone that covers most of its area (missing where none does)."""
-    pieces = gpd.overlay(
-        gpd.GeoDataFrame({"_site": np.arange(len(geoms))}, geometry=geoms.to_numpy(), crs=geoms.crs),
-        zones[[*columns, zones.geometry.name]].reset_index(drop=True), how="intersection", keep_geom_type=True,
-    )
-    out = pd.DataFrame({c: pd.Series([None] * len(geoms), dtype=object) for c in columns})
-    if len(pieces):
-        pieces["_area"] = pieces.geometry.area
-        best = pieces.sort_values(["_site", "_area"], ascending=[True, False]).drop_duplicates("_site")
-        for column in columns:
-            out.loc[best["_site"].to_numpy(), column] = best[column].astype(object).to_numpy()
-    return out.set_index(geoms.index)
-
-
-def _polygons(labels: np.ndarray, grid: Grid, count: int) -> list[BaseGeometry]:
-    """One (multi)polygon per site from its cells, traced window by window."""
-    polygons: list[BaseGeometry] = [Polygon()] * count
-    for site, window in enumerate(ndimage.find_objects(labels), start=1):
-        if window is None:
-            continue
-        inside = (labels[window] == site).astype(np.uint8)
-        transform = grid.transform @ Affine.translation(window[1].start, window[0].start)
-        parts = [shape(geom) for geom, value in features.shapes(inside, mask=inside.astype(bool),
-                                                                  transform=transform, connectivity=8)]
-        polygons[site - 1] = unary_union(parts)
-    return polygons
-
-
-def _add_nearest(sites: gpd.GeoDataFrame, analysis: Analysis) -> None:
-    """Nearest qualifying line, substation and town of each site, measured from its polygon."""
-    for column in NEAREST_COLUMNS:
-        sites[column] = np.nan if column.endswith(("_km", "_kv", "_population")) else None
-    line_rule = _rule_for(analysis, "transmission")
-    targets = {
-        "transmission": ("nearest_line", line_rule),
-        "substations": ("nearest_substation", _rule_for(analysis, "substations")),
-        "places": ("nearest_town", _rule_for(analysis, "places")),
-    }
-    for layer, (prefix, rule) in targets.items():
-        frame = analysis.layers.get(layer)
-        if frame is None:
-            continue
-        if rule is not None:
-            frame = select_features(rule, layer, frame)
-        if len(frame) == 0:
-            continue
-        tree_index, distance = _nearest(sites.geometry, frame.geometry)
-        sites[f"{prefix}_km"] = distance / 1000.0
-        nearest = frame.iloc[tree_index]
-        if layer == "transmission":
-            sites["nearest_line_kv"] = effective_voltage_kv(nearest)
-        elif layer == "substations":
-            sites["nearest_substation"] = nearest["name"].to_numpy(dtype=object)
-            sites["nearest_substation_kv"] = nearest["max_voltage_kv"].to_numpy(dtype="float64", na_value=np.nan)
-        else:
-            sites["nearest_town"] = nearest["name"].to_numpy(dtype=object)
-            sites["nearest_town_population"] = nearest["population"].to_numpy(dtype="float64", na_value=np.nan)
-
-
-def _rule_for(analysis: Analysis, layer: str) -> Criterion | None:
-    """The first active criterion that reads ``layer`` alone, whose filters define 'qualifying'."""
-    return next((c for c in analysis.criteria if c.layers == [layer]), None)
-
-
-def _nearest(geoms: gpd.GeoSeries, targets: gpd.GeoSeries) -> tuple[np.ndarray, np.ndarray]:
-    tree = STRtree(targets.to_numpy())
-    (src, dst), dist = tree.query_nearest(geoms.to_numpy(), return_distance=True, all_matches=False)
-    index = np.zeros(len(geoms), dtype=np.int64)
-    distance = np.full(len(geoms), np.nan)
-    index[src], distance[src] = dst, dist
-    return index, distance

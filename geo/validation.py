@@ -26,7 +26,7 @@ import pandas as pd
 from scipy import stats
 
 from geo.analysis import prepare
-from geo.api import resolve
+from geo.pipeline import resolve
 from geo.config import Config
 from geo.errors import InputError
 from geo.query import read_places, score_places

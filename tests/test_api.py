@@ -10,7 +10,8 @@ import pytest
 
 from geo.api import open_store, run
 from geo.config import load_config
-from geo.outputs import RUN_RECORD, SITES_CSV, SITES_GEOJSON, SITES_PARQUET, latest_run
+from geo.outputs import SITES_CSV, SITES_GEOJSON, SITES_PARQUET
+from geo.runs import RUN_RECORD, latest_run
 
 
 def test_demo_run_ranks_sites_with_breakdowns(demo_result) -> None:
@@ -20,9 +21,9 @@ def test_demo_run_ranks_sites_with_breakdowns(demo_result) -> None:
     assert sites["score"].is_monotonic_decreasing
     assert sites["site_id"].is_unique
     assert (sites["area_acres"] >= 1000).all() and (sites["area_acres"] <= 10000 + 1).all()
-    for name in demo_result.record["weights"]:
+    for name in demo_result.record.weights:
         assert sites[f"{name}_score"].between(0, 1).all()
-    total = sum(sites[f"{name}_contribution"] for name in demo_result.record["weights"])
+    total = sum(sites[f"{name}_contribution"] for name in demo_result.record.weights)
     assert (total - sites["score"]).abs().max() < 0.01
     assert sites.crs.to_epsg() == 4326
     assert demo_result.synthetic

@@ -56,7 +56,7 @@ def test_explain_site_and_place(runner: CliRunner) -> None:
 
     first = runner.invoke(cli, ["explain", "--lon", "-113.4", "--lat", "38.5", "--json"])
     assert json.loads(first.output)["status"] == "excluded"
-    from geo.outputs import latest_run, read_run
+    from geo.runs import latest_run, read_run
 
     sites, _ = read_run(latest_run(Path("data/runs")))
     site = sites.iloc[0]["site_id"]

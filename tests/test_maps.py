@@ -136,7 +136,7 @@ def test_write_map_defaults_to_maps_folder_with_latest(demo_result: RunResult, t
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     path = write_map(demo_result)
-    assert path == Path("maps") / f"{demo_result.record['run_id']}.html"
+    assert path == Path("maps") / f"{demo_result.record.run_id}.html"
     assert (tmp_path / "maps" / LATEST_MAP).read_bytes() == path.read_bytes()
     assert not [p for p in (tmp_path / "maps").iterdir() if p.name.startswith(".")]
 

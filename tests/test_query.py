@@ -66,7 +66,7 @@ def test_explain_site_and_location(demo_result) -> None:
     sites, record = demo_result.sites, demo_result.record
     answer = explain_site(sites.iloc[0], record, len(sites))
     assert answer["summary"].startswith(f"Site {sites.iloc[0]['site_id']} ranks 1 of {len(sites)}")
-    assert {p["criterion"] for p in answer["criteria"]} == set(record["weights"])
+    assert {p["criterion"] for p in answer["criteria"]} == set(record.weights)
     centre = sites.iloc[0].geometry.representative_point()
     inside = explain_location(demo_result.output_dir, record, sites, centre.x, centre.y)
     assert inside["status"] == "site" and inside["rank"] == 1

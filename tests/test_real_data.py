@@ -88,7 +88,7 @@ def test_known_bad_places_lie_outside_every_top_site_and_good_ones_are_eligible(
     bad = points[~points["known_good"]]
     inside = gpd.sjoin(bad, top[["site_id", "geometry"]], predicate="within")
     assert inside.empty, inside[["name", "site_id"]]
-    from geo.outputs import read_run
+    from geo.runs import read_run
     from geo.query import explain_location
 
     sites, record = read_run(folder)

@@ -11,7 +11,8 @@ from scipy import stats
 from shapely.geometry import box
 
 from geo.config import load_config
-from geo.scenarios import compare, match_sites, rank_column, rank_correlation, scenario_names
+from geo.sameland import match_sites
+from geo.scenarios import compare, rank_column, rank_correlation, scenario_names
 from geo.store import LayerStore
 
 

@@ -7,7 +7,8 @@ import pytest
 
 from geo.config import SiteRules
 from geo.grid import Grid
-from geo.sites import find_sites, label_stats, site_id
+from geo.sites import find_sites, label_stats
+from geo.sitetable import site_id
 
 # 1 km cells: 247.1 acres each, so 1,000 acres = 5 cells and 2,500 acres = 10 cells.
 GRID = Grid.covering((0, 0, 10_000, 10_000), 1000)

@@ -9,9 +9,9 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-import geo.api as api
 from geo.cli.options import EXIT_BAD_INPUT, configure_logging, verbosity
-from geo.outputs import latest_run, read_run
+from geo.runmodel import RunRecord
+from geo.runs import DEFAULT_RUNS, latest_run, read_run
 from geo.query import explain_location, explain_site
 
 console = Console()
@@ -23,7 +23,7 @@ console = Console()
 @click.option("--lat", type=float, help="Latitude of a place to explain instead of a site.")
 @click.option("--run", "run_dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
               help="Run folder (default: the latest run in --runs-dir).")
-@click.option("--runs-dir", type=click.Path(file_okay=False, path_type=Path), default=api.DEFAULT_RUNS,
+@click.option("--runs-dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_RUNS,
               show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON.")
 @verbosity
@@ -56,8 +56,8 @@ def explain(site_id: str | None, lon: float | None, lat: float | None, run_dir: 
         console.print(f"  - {reason}")
 
 
-def _print_site(answer: dict, record: dict) -> None:
-    if record.get("synthetic"):
+def _print_site(answer: dict, record: RunRecord) -> None:
+    if record.synthetic:
         console.print("[bold yellow]SYNTHETIC DEMO DATA[/]")
     console.print(answer["summary"])
     table = Table(title="Score breakdown")

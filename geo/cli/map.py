@@ -1,4 +1,4 @@
-"""`geo map`: the interactive map of a run, and the loading of a run that `geo map` and `geo report` share."""
+"""`geo map`: the interactive map of a run, and the choice of run that `geo map` and `geo report` share."""
 
 from __future__ import annotations
 
@@ -8,40 +8,13 @@ from pathlib import Path
 import click
 
 import geo.api as api
-from geo.analysis import StepCallback
 from geo.cli.options import configure_logging
 from geo.cli.progress import step_progress
 from geo.cli.run import analysis_options, config_from_options
-from geo.config import Config
-from geo.errors import StoreError
 from geo.maps import write_map
-from geo.outputs import RUN_RECORD, latest_run, read_run
-from geo.store import LayerStore
+from geo.runs import DEFAULT_RUNS, RUN_RECORD, latest_run, result_from_run
 
 log = logging.getLogger(__name__)
-
-
-def result_from_run(folder: Path, on_step: StepCallback | None = None) -> api.RunResult:
-    """A run folder's site table and record, with its analysis prepared again from the run's store.
-
-    The site table and record are the run's own; the layers and exclusions are read
-    again from the store the run used, with the run's configuration. A warning names
-    any layer whose data has changed in the store since the run.
-    """
-    sites, record = read_run(folder)
-    store_root = Path(record["store"])
-    if not store_root.is_dir():
-        raise StoreError(f"run {folder.name} used the store {store_root}, which no longer exists")
-    store = LayerStore(store_root)
-    config = Config.model_validate(record["config"])
-    analysis = api.prepare(config, store, on_step=on_step)
-    changed = sorted(name for name, p in analysis.provenance.items()
-                     if name in record["layers"] and record["layers"][name]["sha256"] != p.sha256)
-    if changed:
-        log.warning("layers %s changed in %s since run %s; the map shows their current data",
-                    changed, store_root, folder.name)
-    _, labels, cell_scores = api.rank(analysis)
-    return api.RunResult(analysis, sites, labels, cell_scores, record, output_dir=folder)
 
 
 def load_result(ctx: click.Context, run_dir: Path | None, runs_dir: Path, config_path: Path | None,
@@ -72,7 +45,7 @@ run_option = click.option(
     "--run", "run_dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
     help="Run folder to show (default: the latest run, or a fresh ranking when analysis options are given).")
 runs_dir_option = click.option(
-    "--runs-dir", type=click.Path(file_okay=False, path_type=Path), default=api.DEFAULT_RUNS, show_default=True,
+    "--runs-dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_RUNS, show_default=True,
     help="Where run folders are found.")
 
 

@@ -13,8 +13,9 @@ from geo.cli.options import (config_option, configure_logging, preset_option, st
                              verbosity, workers_option)
 from geo.cli.progress import step_progress
 from geo.config import Config, load_config
-from geo.maps import write_map
-from geo.report import write_report
+from geo.outputs import check_table_path
+from geo.report import REPORT_HTML
+from geo.runs import publish_map
 
 console = Console(width=max(Console().width, 130))
 
@@ -46,19 +47,20 @@ def print_sites(result: api.RunResult, top: int) -> None:
     sites = result.sites
     if result.synthetic:
         console.print("[bold yellow]SYNTHETIC DEMO DATA[/]: these sites are made up to show how the tool works.")
-    for layer, caveat in result.record["caveats"].items():
+    for layer, caveat in result.record.caveats.items():
         if not result.synthetic:
             console.print(f"[yellow]note[/] {layer}: {caveat}")
-    for line in result.record["skipped"]:
+    for line in result.record.skipped:
         console.print(f"[dim]skipped: {line}[/]")
-    for line in result.record["warnings"]:
+    for line in result.record.warnings:
         console.print(f"[yellow]warning[/] {line}")
     robust = "top_n_share" in sites.columns
     table = Table(title=f"Top {min(top, len(sites))} of {len(sites)} candidate sites ({result.analysis.config.name})")
     columns = [("rank", True), ("site", False), ("score", True), ("acres", True), ("state", False),
                ("agency", False), ("county", False), ("line kV", True), ("line km", True), ("town", False)]
     if robust:
-        columns += [(f"in top {result.record['robustness']['top_n']}", True), ("rank 90%", True)]
+        top_n = result.record.robustness.top_n if result.record.robustness else result.analysis.config.sites.top_n
+        columns += [(f"in top {top_n}", True), ("rank 90%", True)]
     for column, right in columns:
         table.add_column(column, justify="right" if right else "left", no_wrap=True,
                          max_width=16 if column in ("county", "town") else None)
@@ -79,12 +81,12 @@ def print_sites(result: api.RunResult, top: int) -> None:
 
 def print_states(result: api.RunResult, per_state: int) -> None:
     """Per state: how many sites, its best ``per_state`` sites, or why it has none."""
-    summary = result.record.get("states", {})
-    counts = ", ".join(f"{code} {entry['sites']}" for code, entry in summary.items())
+    summary = result.record.states
+    counts = ", ".join(f"{code} {entry.sites}" for code, entry in summary.items())
     console.print(f"sites per state: {counts}")
     for code, entry in summary.items():
-        if entry["sites"] == 0:
-            console.print(f"[yellow]{code}[/]: {entry['why']}")
+        if entry.sites == 0:
+            console.print(f"[yellow]{code}[/]: {entry.why}")
             continue
         if per_state <= 0:
             continue
@@ -116,17 +118,14 @@ def run(config_path: Path | None, preset: str | None, states: str | None, resolu
     config = config_from_options(config_path, preset, states, resolution)
     with step_progress(len(config.criteria) + 10, enabled=quiet == 0) as on_step:
         result = api.run(config, store, runs_dir=runs_dir, robustness_draws=robustness_draws, workers=workers,
-                         on_step=on_step)
-        on_step("map")
-        map_path = write_map(result)
-        on_step("report")
-        report_path = write_report(result)
+                         documents=True, on_step=on_step)
+    map_path = publish_map(result)
     if quiet == 0:
         print_sites(result, top)
         print_states(result, per_state)
     click.echo(f"outputs: {result.output_dir}")
     click.echo(f"map:     {map_path}")
-    click.echo(f"report:  {report_path}")
+    click.echo(f"report:  {result.output_dir / REPORT_HTML if result.output_dir else ''}")
 
 
 @click.command()
@@ -138,6 +137,8 @@ def rank(config_path: Path | None, preset: str | None, states: str | None, resol
          store: Path, verbose: int, quiet: int, top: int, output: Path | None) -> None:
     """Rank candidate sites and print them, without writing a run folder."""
     configure_logging(verbose, quiet)
+    if output is not None:
+        check_table_path(output)
     config = config_from_options(config_path, preset, states, resolution)
     with step_progress(len(config.criteria) + 6, enabled=quiet == 0) as on_step:
         result = api.run(config, store, runs_dir=None, on_step=on_step)
