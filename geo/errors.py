@@ -1,8 +1,10 @@
-"""Exceptions and warnings raised by the package.
+"""Exceptions raised by the package.
 
 Every error derives from :class:`GeoError` and also from the matching built-in
 exception, so callers can catch either (a store failure is also an ``OSError``,
-a schema problem also a ``ValueError``).
+a schema problem also a ``ValueError``). Soft problems (data repaired, dropped or only
+a proxy) are not exceptions: they are logged, and recorded in a run's ``warnings``
+and ``caveats``.
 """
 
 from __future__ import annotations
@@ -46,6 +48,3 @@ class FetchError(GeoError, IOError):
 class InputError(GeoError, ValueError):
     """A user-supplied input file (points, polygons) is invalid."""
 
-
-class GeoWarning(UserWarning):
-    """Soft problems a caller may want to see or filter: data was repaired, dropped or is only a proxy."""

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 
-import geopandas as gpd
 import numpy as np
 import pytest
 from scipy import stats
-from shapely.geometry import box
 
 from geo.config import load_config
-from geo.sameland import match_sites
+from geo.maps import build_map, scenario_standing
 from geo.scenarios import compare, rank_column, rank_correlation, scenario_names
 from geo.store import LayerStore
 
@@ -36,23 +34,6 @@ def test_rank_correlation_known_values_and_degenerate_cases() -> None:
     assert rank_correlation([1, 2, 3, 4], [1, 2, 4, 3])["kendall_tau"] == pytest.approx(4 / 6)
     assert np.isnan(rank_correlation([1], [1])["spearman_rho"])
     assert np.isnan(rank_correlation([1, 2, 3], [2, 2, 2])["kendall_tau"])
-
-
-def _frame(geoms: list) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame({"rank": np.arange(1, len(geoms) + 1)}, geometry=geoms, crs="EPSG:5070")
-
-
-def test_match_sites_needs_half_of_the_smaller_and_is_one_to_one() -> None:
-    left = _frame([box(0, 0, 1000, 1000), box(5000, 0, 6000, 1000), box(10000, 0, 11000, 1000)])
-    right = _frame([
-        box(400, 0, 1400, 1000),        # 60 % of the first: the same land
-        box(5700, 0, 6700, 1000),       # 30 % of the second: not the same
-        box(10000, 0, 10900, 1000),     # 90 % of the third
-        box(10100, 0, 11000, 1000),     # 90 % as well: on equal overlaps the first is taken
-    ])
-    assert match_sites(left, right).tolist() == [0, -1, 2]
-    assert match_sites(right, left).tolist() == [0, -1, 2, -1]
-    assert match_sites(left.iloc[:0], right).tolist() == []
 
 
 def test_scenario_names_are_distinct() -> None:
@@ -93,6 +74,21 @@ def test_presets_differ_and_report_sites_in_only_one(demo_store: LayerStore) -> 
     record = json.loads(json.dumps(result.to_dict()))
     assert record["top_n"] == 10 and len(record["pairs"]) == 1 and len(record["top_sites"]) == 20
     assert set(result.table()["scenario"]) == {"chip_fab", "fiber_cable_plant"}
+
+
+def test_compare_and_the_map_popups_agree_on_every_site(demo_store: LayerStore) -> None:
+    names = ("chip_fab", "transformer_plant")
+    result = compare([load_config(preset=n) for n in names], demo_store, top_n=10)
+    for this, other in (names, names[::-1]):
+        sites = result.sites[this]
+        standing = scenario_standing(sites, result.sites[other])
+        from_compare = ["not a site" if np.isnan(r) else f"rank {int(r)}" for r in sites[rank_column(other)]]
+        assert [s.split(" (score")[0] for s in standing] == from_compare
+    assert 0 < result.pairs.iloc[0]["matched"] < len(result.sites["chip_fab"])
+    page = build_map(result.results["chip_fab"], scenarios={"transformer_plant": result.sites["transformer_plant"]})
+    html = page.get_root().render()
+    first = scenario_standing(result.sites["chip_fab"].iloc[:1], result.sites["transformer_plant"])[0]
+    assert first in html
 
 
 def test_compare_needs_two_configurations(demo_store: LayerStore) -> None:
