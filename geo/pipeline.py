@@ -214,6 +214,7 @@ def run(
         start = time.perf_counter()
         result.sites = add_robustness(result, draws=robustness_draws, workers=workers, seed=0)
         analysis.timings["robustness"] = round(time.perf_counter() - start, 3)
+    # the final record, once robustness and the state summary are known (its end time and timings include them)
     result.record = build_record(analysis, result.sites, run_id, started, layer_store,
                                  states=state_summary(analysis, result.sites, labels),
                                  robustness={"draws": robustness_draws, "seed": 0, "top_n": config.sites.top_n})
