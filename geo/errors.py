@@ -20,6 +20,10 @@ class LayerSchemaError(GeoError, ValueError):
     """A layer does not match its canonical schema."""
 
 
+class EmptyLayerError(LayerSchemaError):
+    """A source has no usable feature inside the requested states."""
+
+
 class LayerNotFoundError(GeoError, KeyError):
     """A layer was asked for that the store does not hold."""
 

@@ -22,7 +22,6 @@ import json
 import logging
 import os
 import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, UTC
@@ -36,11 +35,12 @@ import requests
 from geo.errors import ConfigError, FetchError, GeoError
 from geo.provenance import utc_now
 from geo.schema import SCHEMAS, schema_for
-from geo.sources import arcgis, bulk, overpass
-from geo.sources.base import CLIP_MARGIN_KM, NormalizeContext, NormalizedLayer
-from geo.sources.graphml import read_graphml_nodes
+from geo.sources.base import CLIP_MARGIN_KM, Fetched, FetchRequest, NormalizeContext, NormalizedLayer
+from geo.sources.catalog import describe
 from geo.sources.http import ResponseCache, make_session
-from geo.sources.registry import Registry, Source, load_registry
+from geo.sources.protocols import PROTOCOLS, describe_fetch, needs_area
+from geo.sources.registry import Registry, load_registry
+from geo.sources.spec import Source
 from geo.store import LayerStore, atomic_write_text
 from geo.types import ANALYSIS_CRS, STATE_FIPS, STORE_CRS
 
@@ -71,13 +71,6 @@ class RefreshOutcome:
     features: int | None = None
     seconds: float = 0.0
     message: str = ""
-
-
-@dataclass
-class _Fetched:
-    raw: Any
-    url: str
-    checksum: str | None = None
 
 
 def refresh(
@@ -133,7 +126,7 @@ def refresh(
     journal = _Journal.open(store.cache_dir, _run_key(wanted, states, registry, from_dir))
     ctx = _context_from_store(store, states)
     if from_dir is not None:
-        outcomes = _refresh_offline(store, Path(from_dir), wanted, ctx, force, journal, ingester)
+        outcomes = _refresh_offline(store, Path(from_dir), wanted, ctx, force, journal, ingester, registry)
     else:
         runner = _OnlineRun(store, registry, ctx, force, journal, session or make_session(),
                             progress, normalizer or _default_normalizer())
@@ -167,11 +160,7 @@ def _plan(layers: Sequence[str] | None, registry: Registry, offline: bool) -> li
 
 def _needs_area(registry: Registry, layers: list[str]) -> bool:
     """Whether any source of ``layers`` is bounded by the states' extent."""
-    return any(
-        source.url_template is not None or (source.bbox_filter and source.protocol in ("arcgis", "overpass"))
-        for layer in layers
-        for source in registry.sources(layer)
-    )
+    return any(needs_area(source) for layer in layers for source in registry.sources(layer))
 
 
 def _dry_run(
@@ -193,17 +182,7 @@ def _dry_run(
             outcomes.append(RefreshOutcome(layer, "-", "skipped",
                                            message="no public source is registered for this layer"))
             continue
-        lines = []
-        for source in sources:
-            if source.url_template and bbox is None:
-                where = f"{source.url_template} (tiles over the states' extent)"
-            elif source.url_template:
-                tiles = source.resolve_urls(states, bbox)
-                where = f"{len(tiles)} tiles like {tiles[0]}"
-            else:
-                where = ", ".join(source.resolve_urls(states, bbox))
-            query = f" where {source.resolve_where(states)}" if source.protocol == "arcgis" else ""
-            lines.append(f"{source.id} [{source.protocol}] {where}{query}")
+        lines = [describe_fetch(source, states, bbox) for source in sources]
         outcomes.append(RefreshOutcome(layer, sources[0].id, "dry-run", message="; or ".join(lines)))
     return outcomes
 
@@ -330,6 +309,7 @@ def _refresh_offline(
     force: bool,
     journal: _Journal,
     ingester: Ingester | None,
+    registry: Registry,
 ) -> list[RefreshOutcome]:
     if not directory.is_dir():
         raise ConfigError(f"--from {directory}: not a directory")
@@ -341,7 +321,7 @@ def _refresh_offline(
     def on_error(layer: str, exc: Exception) -> None:  # a broken file fails its layer only
         outcomes.append(_failure(layer, str(directory), exc, started))
 
-    layers = iter(ingest(directory, ctx, todo, on_error=on_error))
+    layers = iter(ingest(directory, ctx, todo, on_error=on_error, registry=registry))
     while True:
         try:
             normalized = next(layers)
@@ -386,7 +366,7 @@ def _default_ingester() -> Ingester:
 
 
 def _default_normalizer() -> Normalizer:
-    from geo.sources.normalize import normalize
+    from geo.sources.catalog import normalize
 
     return normalize
 
@@ -456,86 +436,25 @@ class _OnlineRun:
         normalized = self.normalizer(source.id, fetched.raw, self.ctx)
         if normalized.layer != layer:
             raise GeoError(f"source {source.id!r} was normalised to layer {normalized.layer!r}, not {layer!r}")
-        fields = normalized.provenance
-        fields.setdefault("source", source.title)
+        fields = describe(normalized.provenance, source)
         fields["url"] = fetched.url  # where the data was read: the registry's address or a mirror
-        fields.setdefault("license", source.license)
         fields.setdefault("states", list(self.ctx.states))
-        if source.proxy_for:
-            fields.setdefault("proxy_for", source.proxy_for)
         if fetched.checksum:
             fields.setdefault("source_checksum", fetched.checksum)
-        fields["notes"] = [*source.notes, *fields.get("notes", [])]
+        assert source.endpoint is not None
+        fields["notes"] = [*source.endpoint.notes, *fields["notes"]]
+        normalized.provenance = fields
         return normalized
 
-    def _fetch(self, layer: str, source: Source) -> _Fetched:
-        bbox = _bbox(self.ctx)
-        if source.bbox_filter and bbox is None and source.protocol in ("arcgis", "overpass"):
-            raise FetchError(f"source {source.id!r} needs the states layer to bound its query; refresh `states` first")
+    def _fetch(self, layer: str, source: Source) -> Fetched:
+        assert source.endpoint is not None
 
         def report(unit: str) -> Callable[[int, int | None], None]:
             return lambda done, total: self.progress(layer, done, total, unit) if self.progress else None
 
-        if source.protocol == "arcgis":
-            return self._arcgis(source, bbox if source.bbox_filter else None, report("features"))
-        if source.protocol == "overpass":
-            assert bbox is not None
-            frame = overpass.substations(self.session, bbox, url=source.url or overpass.DEFAULT_URL,
-                                         progress=report("tiles"), cache=self._answers(source))
-            return _Fetched(frame, source.url or overpass.DEFAULT_URL)
-        if source.url_template is not None:
-            return self._tiles(source, bbox, report("tiles"))
-        download = bulk.download(
-            source.resolve_urls(self.ctx.states)[0],
-            self.store.cache_dir,
-            known_hash=source.sha256,
-            unzip=_is_zip(source),
-            session=self.session,
-            progress=report("bytes"),
-            max_age=timedelta(hours=RESUME_HOURS),
-        )
-        if source.protocol == "table":
-            raw: Any = _read_table(source, download.path)
-        else:
-            raw = _read_bulk(source, download.path, bbox if source.bbox_filter else None)
-        return _Fetched(raw, download.url, download.sha256)
-
-    def _arcgis(self, source: Source, bbox: tuple[float, ...] | None,
-                report: Callable[[int, int | None], None]) -> _Fetched:
-        frames = []
-        urls = source.resolve_urls(self.ctx.states)
-        if not urls:
-            raise FetchError(f"source {source.id!r} has no service for states {', '.join(self.ctx.states)}")
-        fmt = "json" if source.format == "json" else "geojson"
-        done_before = 0
-        for url in urls:
-            if source.layer_name:
-                url = arcgis.resolve_layer(self.session, url, source.layer_name)
-            base = done_before
-            frame = arcgis.query_features(
-                self.session, url, where=source.resolve_where(self.ctx.states), bbox=bbox,
-                out_fields=source.out_fields, fmt=fmt, page_size=source.page_size,
-                progress=lambda done, total, base=base: report(base + done, None),
-                cache=self._answers(source),
-            )
-            done_before += len(frame)
-            frames.append(frame)
-        raw = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=STORE_CRS)
-        return _Fetched(raw, " ; ".join(urls))
-
-    def _tiles(self, source: Source, bbox: tuple[float, float, float, float] | None,
-               report: Callable[[int, int | None], None]) -> _Fetched:
-        if bbox is None:
-            raise FetchError(f"source {source.id!r} needs the states layer to choose its tiles")
-        urls = source.resolve_urls(self.ctx.states, bbox)
-        paths = []
-        for done, url in enumerate(urls, start=1):
-            paths.append(bulk.download(url, self.store.cache_dir, session=self.session,
-                                       max_age=timedelta(hours=RESUME_HOURS)).path)
-            report(done, len(urls))
-        assert source.resolution_deg is not None
-        mosaic = _mosaic(paths, bbox, source.resolution_deg, self.store.cache_dir / f"{source.id}-mosaic.tif")
-        return _Fetched(mosaic, f"{len(urls)} tiles like {urls[0]}")
+        request = FetchRequest(self.session, self.store.cache_dir, self.ctx.states, _bbox(self.ctx),
+                               self._answers(source), report, timedelta(hours=RESUME_HOURS))
+        return PROTOCOLS[source.endpoint.protocol].fetch(source, request)
 
 
 def _merge(layer: str, parts: list[NormalizedLayer]) -> NormalizedLayer:
@@ -562,82 +481,3 @@ def _merge(layer: str, parts: list[NormalizedLayer]) -> NormalizedLayer:
         merged["proxy_for"] = "; ".join(dict.fromkeys(proxies))
     return NormalizedLayer(layer=layer, provenance=merged, frame=frame,
                            notes=[n for p in parts for n in p.notes])
-
-
-# -- reading downloads -------------------------------------------------------------------------
-
-
-def _is_zip(source: Source) -> bool:
-    url = source.url or ""
-    return url.split("?")[0].lower().endswith(".zip")
-
-
-def _member(folder: Path, pattern: str | None, source: Source) -> Path:
-    if not folder.is_dir():
-        return folder
-    if pattern is None:
-        raise ConfigError(f"source {source.id!r}: the archive needs a `member` naming the file to read")
-    matches = sorted(folder.glob(pattern)) or sorted(folder.glob(f"**/{pattern}"))
-    if not matches:
-        raise FetchError(f"{source.url}: the archive has no {pattern!r}")
-    return matches[0]
-
-
-def _read_bulk(source: Source, path: Path, bbox: tuple[float, float, float, float] | None) -> Any:
-    if source.format == "graphml":
-        return read_graphml_nodes(sorted(path.glob(f"**/{source.member or '*.graphml'}")))
-    target = _member(path, source.member, source)
-    if target.suffix.lower() in (".tif", ".tiff"):
-        return target
-    try:
-        frame = gpd.read_file(target, bbox=bbox, columns=source.columns, engine="pyogrio")
-    except Exception as exc:  # pyogrio raises its own error types for damaged files
-        raise FetchError(f"{source.url}: cannot read {target.name}: {exc}") from exc
-    if source.join is not None:
-        table_path = _member(path, source.join.member, source)
-        try:
-            table = pd.read_csv(table_path, usecols=source.join.columns)
-        except (OSError, ValueError) as exc:
-            raise FetchError(f"{source.url}: cannot read {table_path.name}: {exc}") from exc
-        frame = frame.merge(table, on=source.join.key, how="left", validate="many_to_one")
-    return frame
-
-
-def _read_table(source: Source, path: Path) -> pd.DataFrame:
-    spec = source.table
-    assert spec is not None
-    dtype = {c: "string" for c in spec.text_columns}
-    try:
-        if source.format.lower() in ("xls", "xlsx", "excel"):
-            return pd.read_excel(path, sheet_name=spec.sheet or 0, header=spec.header,
-                                 na_values=spec.na_values, dtype=dtype)
-        return pd.read_csv(path, header=spec.header, na_values=spec.na_values, dtype=dtype)
-    except (OSError, ValueError) as exc:
-        raise FetchError(f"{source.url}: cannot read the table: {exc}") from exc
-
-
-def _mosaic(paths: list[Path], bbox: tuple[float, float, float, float], resolution: float, target: Path) -> Path:
-    """Mosaic elevation tiles at ``resolution`` degrees into one GeoTIFF (written atomically)."""
-    import rasterio
-    from rasterio.merge import merge
-
-    sources = [rasterio.open(p) for p in paths]
-    try:
-        array, transform = merge(sources, bounds=bbox, res=resolution, resampling=rasterio.enums.Resampling.average)
-        profile = {
-            "driver": "GTiff", "height": array.shape[1], "width": array.shape[2], "count": 1,
-            "dtype": array.dtype, "crs": sources[0].crs, "transform": transform,
-            "nodata": sources[0].nodata, "compress": "deflate",
-        }
-    finally:
-        for src in sources:
-            src.close()
-    staging = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}")
-    try:
-        with rasterio.open(staging, "w", **profile) as dst:
-            dst.write(array[:1])
-        os.replace(staging, target)
-    finally:
-        staging.unlink(missing_ok=True)
-    return target
-

@@ -13,17 +13,12 @@ import shapely
 from rasterio.transform import from_origin
 from shapely.geometry import LineString, Point, Polygon, box
 
-from geo.errors import LayerSchemaError
+from geo.errors import EmptyLayerError, LayerSchemaError
 from geo.schema import validate_layer
 from geo.sources.base import NormalizeContext
-from geo.sources.normalize import (
-    SOURCES,
-    WITHDRAWAL_SATURATION_MM,
-    EmptyLayerError,
-    aqueduct_label,
-    layer_of,
-    normalize,
-)
+from geo.sources.catalog import SPECS as SOURCES
+from geo.sources.catalog import layer_of, normalize
+from geo.sources.layers.water_stress import WITHDRAWAL_SATURATION_MM, aqueduct_label
 
 AZ_BOX = box(-113, 34, -111, 36)
 BOW_TIE = Polygon([(-112.5, 34.5), (-111.5, 35.5), (-111.5, 34.5), (-112.5, 35.5), (-112.5, 34.5)])

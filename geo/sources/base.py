@@ -1,8 +1,10 @@
-"""Types shared by every source: what a normaliser receives and what it hands to the store."""
+"""Types shared by every source: what a fetcher and a normaliser receive and hand on."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -44,3 +46,31 @@ class NormalizedLayer:
     dropped_duplicates: int = 0
     dropped_outside: int = 0
     notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Fetched:
+    """What a protocol fetched: the publisher's data, where it was read, and its checksum if known."""
+
+    raw: Any
+    url: str
+    checksum: str | None = None
+
+
+@dataclass(frozen=True)
+class FetchRequest:
+    """What a protocol needs to fetch one source for one refresh.
+
+    ``bbox`` is the requested states grown by :data:`CLIP_MARGIN_KM` (EPSG:4326), or None
+    before the states are known; ``answers`` keeps the checked service answers of this
+    source so that an interrupted fetch resumes; ``progress(unit)`` gives the callback
+    for a unit ("features", "tiles" or "bytes").
+    """
+
+    session: Any
+    cache_dir: Path
+    states: tuple[str, ...]
+    bbox: tuple[float, float, float, float] | None
+    answers: Any
+    progress: Callable[[str], Callable[[int, int | None], None]]
+    max_age: timedelta
