@@ -16,7 +16,6 @@ so that a later refresh sees the current file.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import logging
@@ -28,21 +27,21 @@ from datetime import datetime, timedelta, UTC
 from pathlib import Path
 from typing import Any, Literal
 
-import geopandas as gpd
-import pandas as pd
 import requests
 
 from geo.errors import ConfigError, FetchError, GeoError
 from geo.provenance import utc_now
 from geo.schema import SCHEMAS, schema_for
-from geo.sources.base import CLIP_MARGIN_KM, Fetched, FetchRequest, NormalizeContext, NormalizedLayer
+from geo.sources.base import Fetched, FetchRequest, NormalizeContext, NormalizedLayer
+from geo.sources import clean
 from geo.sources.catalog import describe
+from geo.sources.combine import merge_layers
 from geo.sources.http import ResponseCache, make_session
 from geo.sources.protocols import PROTOCOLS, describe_fetch, needs_area
 from geo.sources.registry import Registry, load_registry
 from geo.sources.spec import Source
 from geo.store import LayerStore, atomic_write_text
-from geo.types import ANALYSIS_CRS, STATE_FIPS, STORE_CRS
+from geo.types import STATE_FIPS
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +170,7 @@ def _dry_run(
     from_dir: str | os.PathLike[str] | None,
 ) -> list[RefreshOutcome]:
     outcomes = []
-    bbox = _bbox(_context_from_store(store, states))
+    bbox = clean.area_bbox(_context_from_store(store, states))
     for layer in wanted:
         if from_dir is not None:
             outcomes.append(RefreshOutcome(layer, "files", "dry-run",
@@ -252,26 +251,10 @@ def _context_from_store(store: LayerStore, states: tuple[str, ...]) -> Normalize
     for layer in BOUNDARY_LAYERS:
         if store.has(layer):
             try:
-                ctx = _with_boundaries(ctx, layer, store.read(layer))
+                ctx = ctx.with_boundaries(layer, store.read(layer))
             except GeoError as exc:
                 log.warning("cannot use the stored %s layer for clipping: %s", layer, exc)
     return ctx
-
-
-def _with_boundaries(ctx: NormalizeContext, layer: str, frame: gpd.GeoDataFrame) -> NormalizeContext:
-    frame = frame[frame["state"].isin(ctx.states)].reset_index(drop=True)
-    if layer == "states":
-        return dataclasses.replace(ctx, state_boundaries=frame)
-    return dataclasses.replace(ctx, county_boundaries=frame)
-
-
-def _bbox(ctx: NormalizeContext) -> tuple[float, float, float, float] | None:
-    """The requested states grown by the clip margin, in EPSG:4326."""
-    if ctx.state_boundaries is None or ctx.state_boundaries.empty:
-        return None
-    grown = ctx.state_boundaries.to_crs(ANALYSIS_CRS).buffer(CLIP_MARGIN_KM * 1000).to_crs(STORE_CRS)
-    xmin, ymin, xmax, ymax = grown.total_bounds
-    return (float(xmin), float(ymin), float(xmax), float(ymax))
 
 
 # -- writing -----------------------------------------------------------------------------------
@@ -402,7 +385,7 @@ class _OnlineRun:
         label = sources[0].id
         try:
             if self.registry.layers[layer].mode == "merge":
-                normalized = _merge(layer, [self._normalized(layer, s) for s in sources])
+                normalized = merge_layers(layer, [self._normalized(layer, s) for s in sources])
                 label = "+".join(s.id for s in sources)
             else:
                 normalized, label = self._first(layer, sources)
@@ -413,7 +396,7 @@ class _OnlineRun:
         for source in sources:  # stored: the answers kept for resuming are no longer needed
             self._answers(source).clear()
         if layer in BOUNDARY_LAYERS:
-            self.ctx = _with_boundaries(self.ctx, layer, self.store.read(layer))
+            self.ctx = self.ctx.with_boundaries(layer, self.store.read(layer))
         return RefreshOutcome(layer, label, "ok", count, time.monotonic() - started)
 
     def _answers(self, source: Source) -> ResponseCache:
@@ -452,32 +435,6 @@ class _OnlineRun:
         def report(unit: str) -> Callable[[int, int | None], None]:
             return lambda done, total: self.progress(layer, done, total, unit) if self.progress else None
 
-        request = FetchRequest(self.session, self.store.cache_dir, self.ctx.states, _bbox(self.ctx),
+        request = FetchRequest(self.session, self.store.cache_dir, self.ctx.states, clean.area_bbox(self.ctx),
                                self._answers(source), report, timedelta(hours=RESUME_HOURS))
         return PROTOCOLS[source.endpoint.protocol].fetch(source, request)
-
-
-def _merge(layer: str, parts: list[NormalizedLayer]) -> NormalizedLayer:
-    """One layer from several normalised sources (e.g. wilderness + national parks)."""
-    frames = [p.frame for p in parts if p.frame is not None]
-    if len(frames) != len(parts):
-        raise GeoError(f"layer {layer!r}: only vector layers can be merged from several sources")
-    frame = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry=frames[0].geometry.name, crs=STORE_CRS)
-    fields = [p.provenance for p in parts]
-
-    def joined(key: str) -> str:
-        return " + ".join(dict.fromkeys(str(f[key]) for f in fields if f.get(key)))
-
-    merged: dict[str, Any] = {
-        "source": joined("source"),
-        "url": " ; ".join(dict.fromkeys(str(f["url"]) for f in fields if f.get("url"))),
-        "license": joined("license"),
-        "partial": any(f.get("partial", False) for f in fields),
-        "states": fields[0].get("states", []),
-        "notes": [n for f in fields for n in f.get("notes", [])],
-    }
-    proxies = [f["proxy_for"] for f in fields if f.get("proxy_for")]
-    if proxies:
-        merged["proxy_for"] = "; ".join(dict.fromkeys(proxies))
-    return NormalizedLayer(layer=layer, provenance=merged, frame=frame,
-                           notes=[n for p in parts for n in p.notes])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,26 @@ class NormalizeContext:
     states: tuple[str, ...]
     state_boundaries: gpd.GeoDataFrame | None = None
     county_boundaries: gpd.GeoDataFrame | None = None
+
+    def with_boundaries(self, layer: str, frame: gpd.GeoDataFrame) -> NormalizeContext:
+        """This request with ``frame`` (the ``states`` or ``counties`` layer) as its boundaries.
+
+        Parameters
+        ----------
+        layer
+            "states" or "counties".
+        frame
+            The canonical layer; only the requested states' rows are kept.
+
+        Returns
+        -------
+        NormalizeContext
+            A new context.
+        """
+        chosen = frame[frame["state"].isin(self.states)].reset_index(drop=True)
+        if layer == "states":
+            return replace(self, state_boundaries=chosen)
+        return replace(self, county_boundaries=chosen)
 
 
 @dataclass

@@ -48,7 +48,7 @@ def spec_of(source_id: str) -> SourceSpec:
     Parameters
     ----------
     source_id
-        A source id such as ``"hifld_transmission"``.
+        A source id, e.g. hifld_transmission.
 
     Returns
     -------

@@ -21,7 +21,6 @@ import logging
 import os
 import tempfile
 from collections.abc import Callable, Collection, Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import rasterio.errors
@@ -168,11 +167,9 @@ def _log_unused_extras(specs: tuple[SourceSpec, ...], present: list[SourceSpec],
 
 
 def _with_boundary(ctx: NormalizeContext, layer: str, result: NormalizedLayer) -> NormalizeContext:
-    if layer == "states" and ctx.state_boundaries is None:
-        return replace(ctx, state_boundaries=result.frame)
-    if layer == "counties" and ctx.county_boundaries is None:
-        return replace(ctx, county_boundaries=result.frame)
-    return ctx
+    """``ctx`` with the boundaries just read, unless it already had them."""
+    known = ctx.state_boundaries if layer == "states" else ctx.county_boundaries
+    return ctx if known is not None or result.frame is None else ctx.with_boundaries(layer, result.frame)
 
 
 def _run(spec: SourceSpec, files: dict[str, list[Path]], ctx: NormalizeContext,
