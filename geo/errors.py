@@ -35,6 +35,10 @@ class StoreError(GeoError, OSError):
     """The layer store could not be read or written."""
 
 
+class LocalWriteError(StoreError):
+    """The layer store or its download cache could not be written: a read-only folder or a full disk."""
+
+
 class FetchError(GeoError, IOError):
     """A public source could not be fetched or answered with an error."""
 

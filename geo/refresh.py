@@ -16,6 +16,7 @@ so that a later refresh sees the current file.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
@@ -23,24 +24,24 @@ import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, UTC
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
 import requests
 
-from geo.errors import ConfigError, FetchError, GeoError
-from geo.provenance import utc_now
+from geo.errors import ConfigError, FetchError, GeoError, LocalWriteError
 from geo.schema import SCHEMAS, schema_for
 from geo.sources.base import Fetched, FetchRequest, NormalizeContext, NormalizedLayer
 from geo.sources import clean
 from geo.sources.catalog import describe
 from geo.sources.combine import merge_layers
 from geo.sources.http import ResponseCache, make_session
+from geo.sources.journal import Journal
 from geo.sources.protocols import PROTOCOLS, describe_fetch, needs_area
 from geo.sources.registry import Registry, load_registry
 from geo.sources.spec import Source
-from geo.store import LayerStore, atomic_write_text
+from geo.store import LayerStore
 from geo.types import STATE_FIPS
 
 log = logging.getLogger(__name__)
@@ -122,20 +123,50 @@ def refresh(
     wanted = _plan(layers, registry, from_dir is not None)
     if dry_run:
         return _dry_run(store, wanted, states, registry, from_dir)
-    journal = _Journal.open(store.cache_dir, _run_key(wanted, states, registry, from_dir))
-    ctx = _context_from_store(store, states)
-    if from_dir is not None:
-        outcomes = _refresh_offline(store, Path(from_dir), wanted, ctx, force, journal, ingester, registry)
-    else:
-        runner = _OnlineRun(store, registry, ctx, force, journal, session or make_session(),
-                            progress, normalizer or _default_normalizer())
-        if ctx.state_boundaries is None and "states" not in wanted and _needs_area(registry, wanted):
-            log.info("the store has no states layer; fetching it first to bound the queries")
-            wanted = ["states", *wanted]
-        outcomes = [runner.run(layer) for layer in wanted]
-    if all(o.status != "failed" for o in outcomes):
-        journal.close()
+    try:
+        key = _run_key(wanted, states, registry, from_dir)
+        journal = Journal.open(store.cache_dir / JOURNAL_NAME, timedelta(hours=RESUME_HOURS), key)
+        ctx = _context_from_store(store, states)
+        if from_dir is not None:
+            outcomes = _refresh_offline(store, Path(from_dir), wanted, ctx, force, journal, ingester, registry)
+        else:
+            runner = _OnlineRun(store, registry, ctx, force, journal, session or make_session(),
+                                progress, normalizer or _default_normalizer())
+            if ctx.state_boundaries is None and "states" not in wanted and _needs_area(registry, wanted):
+                log.info("the store has no states layer; fetching it first to bound the queries")
+                wanted = ["states", *wanted]
+            outcomes = [runner.run(layer) for layer in wanted]
+        if all(o.status != "failed" for o in outcomes):
+            journal.close()
+    except OSError as exc:
+        local = _local_write_error(store, exc)
+        if local is None:
+            raise
+        raise local from exc
     return outcomes
+
+
+#: ``errno`` values that say a disk cannot take a write, and those that do when the file is in the store.
+_DISK_FULL_OR_READ_ONLY = {errno.EROFS, errno.ENOSPC, errno.EDQUOT}
+_NOT_PERMITTED = {errno.EACCES, errno.EPERM}
+
+
+def _local_write_error(store: LayerStore, exc: BaseException) -> LocalWriteError | None:
+    """A :class:`LocalWriteError` when ``exc`` (or what caused it) is a failed local write, else None."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, LocalWriteError):
+            return seen
+        if isinstance(seen, OSError) and (seen.errno in _DISK_FULL_OR_READ_ONLY or (
+                seen.errno in _NOT_PERMITTED and _inside(seen.filename, store.root))):
+            return LocalWriteError(
+                f"cannot write to the layer store {store.root}: {seen.strerror or seen}"
+                f"{f' ({seen.filename})' if seen.filename else ''}. This is a local problem, not a public "
+                "source: free disk space or make the store writable (--store or GEO_STORE), then run again; "
+                "every layer keeps its previous version"
+            )
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 # -- planning ----------------------------------------------------------------------------------
@@ -201,46 +232,14 @@ def _run_key(
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-class _Journal:
-    """Layers already stored by an earlier, unfinished run of the same command."""
-
-    def __init__(self, path: Path, key: str, started: datetime, done: dict[str, dict[str, Any]]) -> None:
-        self.path, self.key, self.started, self.done = path, key, started, done
-
-    @classmethod
-    def open(cls, cache_dir: Path, key: str) -> _Journal:
-        path = cache_dir / JOURNAL_NAME
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            started = datetime.fromisoformat(data["started"])
-            fresh = datetime.now(UTC) - started < timedelta(hours=RESUME_HOURS)
-            if data.get("key") == key and fresh:
-                log.info("resuming the refresh started at %s", started.isoformat())
-                return cls(path, key, started, dict(data.get("done") or {}))
-        except FileNotFoundError:
-            pass
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            log.warning("ignoring the unreadable refresh journal %s: %s", path, exc)
-        return cls(path, key, utc_now(), {})
-
-    def record(self, layer: str, source: str, features: int) -> None:
-        self.done[layer] = {"source": source, "features": features}
-        atomic_write_text(
-            self.path,
-            json.dumps({"key": self.key, "started": self.started.isoformat(), "done": self.done}, indent=1),
-        )
-
-    def resumed(self, layer: str) -> RefreshOutcome | None:
-        entry = self.done.get(layer)
-        if entry is None:
-            return None
-        return RefreshOutcome(
-            layer, entry["source"], "skipped", entry["features"],
-            message=f"stored by the unfinished run started {self.started:%Y-%m-%d %H:%M} UTC (resumed)",
-        )
-
-    def close(self) -> None:
-        self.path.unlink(missing_ok=True)
+def _resumed(journal: Journal, layer: str) -> RefreshOutcome | None:
+    entry = journal.done.get(layer)
+    if entry is None:
+        return None
+    return RefreshOutcome(
+        layer, entry["source"], "skipped", entry["features"],
+        message=f"stored by the unfinished run started {journal.started:%Y-%m-%d %H:%M} UTC (resumed)",
+    )
 
 
 # -- context -----------------------------------------------------------------------------------
@@ -275,7 +274,15 @@ def _store_layer(store: LayerStore, normalized: NormalizedLayer, force: bool) ->
     return store.write(normalized.layer, normalized.frame, force=force, **fields).feature_count
 
 
-def _failure(layer: str, source: str, exc: BaseException, started: float) -> RefreshOutcome:
+def _inside(filename: object, folder: Path) -> bool:
+    return isinstance(filename, (str, os.PathLike)) and Path(filename).resolve().is_relative_to(folder.resolve())
+
+
+def _failure(layer: str, source: str, exc: BaseException, started: float, store: LayerStore) -> RefreshOutcome:
+    """The failed outcome of one layer; a failed local write stops the whole refresh instead."""
+    local = _local_write_error(store, exc)
+    if local is not None:
+        raise local from exc
     log.debug("refreshing %s failed", layer, exc_info=exc)
     log.error("layer %s: %s", layer, exc)
     return RefreshOutcome(layer, source, "failed", seconds=time.monotonic() - started, message=str(exc))
@@ -290,19 +297,19 @@ def _refresh_offline(
     wanted: list[str],
     ctx: NormalizeContext,
     force: bool,
-    journal: _Journal,
+    journal: Journal,
     ingester: Ingester | None,
     registry: Registry,
 ) -> list[RefreshOutcome]:
     if not directory.is_dir():
         raise ConfigError(f"--from {directory}: not a directory")
     ingest = ingester or _default_ingester()
-    outcomes = [o for o in map(journal.resumed, wanted) if o is not None]
+    outcomes = [o for o in (_resumed(journal, layer) for layer in wanted) if o is not None]
     todo = [layer for layer in wanted if layer not in journal.done]
     started = time.monotonic()
 
     def on_error(layer: str, exc: Exception) -> None:  # a broken file fails its layer only
-        outcomes.append(_failure(layer, str(directory), exc, started))
+        outcomes.append(_failure(layer, str(directory), exc, started, store))
 
     layers = iter(ingest(directory, ctx, todo, on_error=on_error, registry=registry))
     while True:
@@ -311,7 +318,7 @@ def _refresh_offline(
         except StopIteration:
             break
         except Exception as exc:  # the ingester itself broke off; report it and keep what was stored
-            outcomes.append(_failure("(directory)", str(directory), exc, started))
+            outcomes.append(_failure("(directory)", str(directory), exc, started, store))
             break
         try:
             outcomes.append(_store_offline(store, normalized, todo, force, journal, directory, started))
@@ -327,7 +334,7 @@ def _store_offline(
     normalized: NormalizedLayer,
     todo: list[str],
     force: bool,
-    journal: _Journal,
+    journal: Journal,
     directory: Path,
     started: float,
 ) -> RefreshOutcome:
@@ -337,7 +344,7 @@ def _store_offline(
     try:
         count = _store_layer(store, normalized, force)
     except Exception as exc:  # one layer failing must not stop the others
-        return _failure(normalized.layer, source, exc, started)
+        return _failure(normalized.layer, source, exc, started, store)
     journal.record(normalized.layer, source, count)
     return RefreshOutcome(normalized.layer, source, "ok", count, time.monotonic() - started)
 
@@ -366,7 +373,7 @@ class _OnlineRun:
         registry: Registry,
         ctx: NormalizeContext,
         force: bool,
-        journal: _Journal,
+        journal: Journal,
         session: requests.Session,
         progress: ProgressCallback | None,
         normalizer: Normalizer,
@@ -375,7 +382,7 @@ class _OnlineRun:
         self.journal, self.session, self.progress, self.normalizer = journal, session, progress, normalizer
 
     def run(self, layer: str) -> RefreshOutcome:
-        resumed = self.journal.resumed(layer)
+        resumed = _resumed(self.journal, layer)
         if resumed is not None:
             return resumed
         sources = self.registry.sources(layer)
@@ -391,7 +398,7 @@ class _OnlineRun:
                 normalized, label = self._first(layer, sources)
             count = _store_layer(self.store, normalized, self.force)
         except Exception as exc:  # one layer failing must not stop the others
-            return _failure(layer, label, exc, started)
+            return _failure(layer, label, exc, started, self.store)
         self.journal.record(layer, label, count)
         for source in sources:  # stored: the answers kept for resuming are no longer needed
             self._answers(source).clear()
@@ -409,6 +416,8 @@ class _OnlineRun:
             try:
                 return self._normalized(layer, source), source.id
             except (GeoError, OSError, ValueError) as exc:
+                if _local_write_error(self.store, exc) is not None:
+                    raise
                 log.warning("layer %s: source %s failed: %s", layer, source.id, exc)
                 errors.append(f"{source.id}: {exc}")
         raise FetchError(f"every source failed: {' | '.join(errors)}")

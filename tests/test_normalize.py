@@ -353,6 +353,20 @@ def test_elevation_applies_scale_offset_and_nodata(ctx, tmp_path):
         result.raster_path.unlink()
 
 
+@pytest.mark.parametrize("cell_deg,coarse", [(0.5, True), (0.001, False)])
+def test_elevation_says_when_its_cells_are_too_coarse_for_slope(ctx, tmp_path, cell_deg, coarse):
+    path = tmp_path / "dem.tif"
+    size = int(round(0.6 / cell_deg))
+    with rasterio.open(path, "w", driver="GTiff", width=size, height=size, count=1, dtype="float32",
+                       crs="EPSG:4326", transform=from_origin(-112.3, 35.3, cell_deg, cell_deg)) as dst:
+        dst.write(np.full((size, size), 1500.0, dtype="float32"), 1)
+    result = normalize("usgs_3dep", path, ctx)  # 3DEP itself says nothing of coarseness: the data does
+    try:
+        assert ("too coarse for slope" in (result.provenance["coarse"] or "")) is coarse
+    finally:
+        result.raster_path.unlink()
+
+
 def test_county_water_use_population_groundwater_share_and_bad_values(ctx, caplog):
     table = pd.DataFrame({"FIPS": ["04001", "04003"], "TP-TotPop": ["71.5", "--"],
                           "TO-WGWFr": ["30", "5"], "TO-WFrTo": ["40", "0"]})

@@ -8,7 +8,12 @@ import click
 
 from geo import __version__
 from geo.cli.options import EXIT_BAD_INPUT, EXIT_FETCH_FAILED, EXIT_NO_DATA
-from geo.errors import ConfigError, FetchError, GeoError, InputError, LayerNotFoundError, LayerSchemaError
+from geo.errors import (
+    ConfigError, FetchError, GeoError, InputError, LayerNotFoundError, LayerSchemaError, LocalWriteError,
+)
+
+#: A local write failed: a read-only store or a full disk (not a public source).
+EXIT_LOCAL_WRITE = 6
 
 
 class GeoGroup(click.Group):
@@ -23,6 +28,8 @@ class GeoGroup(click.Group):
             _fail(exc, EXIT_NO_DATA)
         except FetchError as exc:
             _fail(exc, EXIT_FETCH_FAILED)
+        except LocalWriteError as exc:
+            _fail(exc, EXIT_LOCAL_WRITE)
         except GeoError as exc:
             _fail(exc, 1)
 

@@ -21,7 +21,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import geopandas as gpd
 import pandas as pd
 import pooch
 import requests
@@ -29,6 +28,7 @@ import requests
 from geo.errors import ConfigError, FetchError
 from geo.provenance import sha256_file
 from geo.sources.base import Fetched, FetchRequest
+from geo.sources.files import read_vector
 from geo.sources.graphml import read_graphml_nodes
 from geo.sources.http import make_session, request
 from geo.sources.spec import Endpoint, Source
@@ -281,9 +281,9 @@ def _read_bulk(endpoint: Endpoint, path: Path, bbox: tuple[float, float, float, 
     if target.suffix.lower() in (".tif", ".tiff"):
         return target
     try:
-        frame = gpd.read_file(target, bbox=bbox, columns=endpoint.columns, engine="pyogrio")
-    except Exception as exc:  # pyogrio raises its own error types for damaged files
-        raise FetchError(f"{endpoint.url}: cannot read {target.name}: {exc}") from exc
+        frame = read_vector(target, bbox=bbox, columns=endpoint.columns)
+    except FetchError as exc:
+        raise FetchError(f"{endpoint.url}: {exc}") from exc
     if endpoint.join is not None:
         table_path = _member(path, endpoint.join.member, endpoint)
         try:

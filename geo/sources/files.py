@@ -17,6 +17,7 @@ import json
 import logging
 import math
 import re
+import warnings
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -140,9 +141,45 @@ def _tile_members(path: Path) -> list[str]:
 # -- reading files -----------------------------------------------------------------------
 
 
-def read_vector(path: Path) -> gpd.GeoDataFrame:
-    """A vector file (zipped shapefile, GeoJSON, GeoPackage, ...) as a GeoDataFrame."""
-    return gpd.read_file(path, engine="pyogrio", use_arrow=True)
+def read_vector(path: Path, **options: Any) -> gpd.GeoDataFrame:
+    """A vector file (zipped shapefile, GeoJSON, GeoPackage, ...) as a GeoDataFrame.
+
+    GDAL's warnings (an unclosed polygon ring, say) become part of the one error raised
+    when the file cannot be read, instead of being printed ahead of it.
+
+    Parameters
+    ----------
+    path
+        The file.
+    **options
+        Passed to :func:`geopandas.read_file` (``bbox``, ``columns``).
+
+    Returns
+    -------
+    GeoDataFrame
+        Its features, in the file's CRS.
+
+    Raises
+    ------
+    FetchError
+        Naming the file and what is wrong with it.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            frame = gpd.read_file(path, engine="pyogrio", use_arrow=True, **options)
+        except Exception as exc:  # pyogrio and shapely raise their own types for damaged files
+            raise FetchError(f"{path}: cannot read it: {_reason(exc, caught)}") from exc
+    for warning in caught:
+        log.warning("%s: %s", path, warning.message)
+    return frame
+
+
+def _reason(exc: Exception, caught: list[warnings.WarningMessage]) -> str:
+    said = " ".join(str(w.message) for w in caught)
+    if "closed" in f"{exc} {said}".lower() and "ring" in f"{exc} {said}".lower():
+        return "a polygon ring is not closed (its first and last points differ)"
+    return f"{exc}{f' ({said})' if said else ''}"
 
 
 def read_table(path: Path) -> pd.DataFrame:

@@ -15,10 +15,12 @@ import rasterio.warp
 import rasterio.windows
 
 from geo.errors import EmptyLayerError, LayerSchemaError
+from geo.grid import raster_cell_m
 from geo.schema import SENTINEL_NUMBERS
 from geo.sources import clean
 from geo.sources.base import NormalizeContext, NormalizedLayer
 from geo.sources.spec import PUBLIC_DOMAIN, Endpoint, FileKind, LayerSources, OfflineFiles, SourceSpec
+from geo.terrain import MAX_ELEVATION_CELL_FOR_SLOPE_M
 from geo.types import STORE_CRS
 
 
@@ -72,9 +74,12 @@ def _elevation(path: Any, ctx: NormalizeContext, spec: SourceSpec) -> Normalized
     extra = [f"{values.shape[1]} x {values.shape[0]} cells, {int(np.isnan(values).sum())} without data"]
     if scale != 1 or offset != 0:
         extra.append(f"decoded as value * {scale:g} + {offset:g}")
+    cell_m = raster_cell_m(Path(out_name))
+    coarse = (f"cells of about {cell_m / 1000:.1f} km: too coarse for slope"
+              if cell_m > MAX_ELEVATION_CELL_FOR_SLOPE_M else None)
     return NormalizedLayer(
         layer=spec.layer,
-        provenance={"coverage_wkt": None, "notes": extra, "states": list(ctx.states)},
+        provenance={"coverage_wkt": None, "notes": extra, "states": list(ctx.states), "coarse": coarse},
         raster_path=Path(out_name),
         notes=extra,
     )
