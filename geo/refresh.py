@@ -110,7 +110,7 @@ def refresh(
     progress
         Called as ``progress(layer, done, total, unit)`` while fetching.
     normalizer, ingester
-        Replace :func:`geo.sources.normalize.normalize` and
+        Replace :func:`geo.sources.catalog.normalize` and
         :func:`geo.sources.offline.ingest_directory`.
 
     Returns

@@ -74,7 +74,7 @@ def summary_table(outcomes: list[RefreshOutcome], *, dry_run: bool) -> Table:
 @click.option("--from", "from_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Read the publishers' files from this directory instead of the network.")
 @click.option("--sources", "sources_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              envvar=ENV_VAR, help=f"YAML file overriding source endpoints (env {ENV_VAR}).")
+              envvar=ENV_VAR, help=f"YAML file overriding sources' addresses, titles or licences (env {ENV_VAR}).")
 @verbosity
 def refresh_command(
     store: Path,

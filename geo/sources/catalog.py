@@ -67,7 +67,18 @@ def spec_of(source_id: str) -> SourceSpec:
 
 
 def layer_of(source_id: str) -> str:
-    """The canonical layer that ``source_id`` produces."""
+    """The canonical layer that ``source_id`` produces.
+
+    Parameters
+    ----------
+    source_id
+        A source id.
+
+    Returns
+    -------
+    str
+        The layer's name.
+    """
     return spec_of(source_id).layer
 
 

@@ -59,7 +59,18 @@ class FoundFile:
 
 
 def scan_directory(directory: Path) -> list[FoundFile]:
-    """Every file under ``directory`` (hidden ones excepted) with the kind it is recognised as."""
+    """Every file under ``directory`` (hidden ones excepted) with the kind it is recognised as.
+
+    Parameters
+    ----------
+    directory
+        The folder, searched recursively.
+
+    Returns
+    -------
+    list of FoundFile
+        Each file with its kind key (None when unrecognised) and how it was recognised.
+    """
     directory = Path(directory)
     if not directory.is_dir():
         raise FetchError(f"{directory} is not a directory")
@@ -184,7 +195,18 @@ def _reason(exc: Exception, caught: list[warnings.WarningMessage]) -> str:
 
 def read_table(path: Path) -> pd.DataFrame:
     """A CSV (all columns as text, header found below any citation lines, ``--`` missing)
-    or Parquet table; a GeoParquet file comes back as a GeoDataFrame."""
+    or Parquet table; a GeoParquet file comes back as a GeoDataFrame.
+
+    Parameters
+    ----------
+    path
+        The ``.csv`` or ``.parquet`` file.
+
+    Returns
+    -------
+    DataFrame
+        The table.
+    """
     if path.suffix.lower() == ".parquet":
         if b"geo" in (pq.read_schema(path).metadata or {}):
             return gpd.read_parquet(path)

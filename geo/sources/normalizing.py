@@ -31,7 +31,27 @@ COVERAGE_GRID_DEG = 1e-5
 
 
 def as_frame(raw: Any, source_id: str, fields: tuple[str, ...]) -> pd.DataFrame:
-    """``raw`` as a (Geo)DataFrame that has ``fields``, matched case-insensitively."""
+    """``raw`` as a (Geo)DataFrame that has ``fields``, matched case-insensitively.
+
+    Parameters
+    ----------
+    raw
+        What the publisher distributes.
+    source_id
+        The source, for error messages.
+    fields
+        Publisher fields the normaliser needs; a differently cased column is renamed.
+
+    Returns
+    -------
+    DataFrame
+        ``raw`` with ``fields`` under their expected names.
+
+    Raises
+    ------
+    LayerSchemaError
+        When ``raw`` is not a table or a field is missing, listing those present.
+    """
     if not isinstance(raw, pd.DataFrame):
         raise LayerSchemaError(
             f"source {source_id!r}: expected a table or GeoDataFrame, got {type(raw).__name__}"
@@ -52,7 +72,18 @@ def as_frame(raw: Any, source_id: str, fields: tuple[str, ...]) -> pd.DataFrame:
 
 
 def as_geoframe(raw: Any, source_id: str, fields: tuple[str, ...]) -> gpd.GeoDataFrame:
-    """``raw`` as a GeoDataFrame that has ``fields`` (see :func:`as_frame`)."""
+    """``raw`` as a GeoDataFrame that has ``fields``.
+
+    Parameters
+    ----------
+    raw, source_id, fields
+        As for :func:`as_frame`.
+
+    Returns
+    -------
+    GeoDataFrame
+        ``raw`` with ``fields`` under their expected names.
+    """
     frame = as_frame(raw, source_id, fields)
     if not isinstance(frame, gpd.GeoDataFrame):
         raise LayerSchemaError(
@@ -62,7 +93,22 @@ def as_geoframe(raw: Any, source_id: str, fields: tuple[str, ...]) -> gpd.GeoDat
 
 
 def points_from_columns(table: pd.DataFrame, lon: str, lat: str, source_id: str) -> gpd.GeoDataFrame:
-    """Points from longitude/latitude columns (WGS84); rows without coordinates are dropped."""
+    """Points from longitude/latitude columns (WGS84); rows without coordinates are dropped.
+
+    Parameters
+    ----------
+    table
+        Rows with coordinate columns.
+    lon, lat
+        Names of the longitude and latitude columns.
+    source_id
+        The source, for messages.
+
+    Returns
+    -------
+    GeoDataFrame
+        The rows with coordinates, as points in EPSG:4326.
+    """
     x = pd.to_numeric(table[lon], errors="coerce")
     y = pd.to_numeric(table[lat], errors="coerce")
     ok = x.notna() & y.notna() & ~x.isin(SENTINEL_NUMBERS) & ~y.isin(SENTINEL_NUMBERS)
@@ -171,7 +217,20 @@ def finish(
 
 
 def covered_area(frame: gpd.GeoDataFrame, region: BaseGeometry | None) -> BaseGeometry:
-    """Union of all polygons of ``frame``, simplified to ~1 km, within ``region`` (EPSG:4326)."""
+    """Union of all polygons of ``frame``, simplified to ~1 km, within ``region`` (EPSG:4326).
+
+    Parameters
+    ----------
+    frame
+        A partial layer's polygons.
+    region
+        The requested states grown by the clip margin, if known.
+
+    Returns
+    -------
+    BaseGeometry
+        The area the layer covers.
+    """
     albers = frame.geometry.to_crs(ANALYSIS_CRS)
     rough = shapely.simplify(albers.to_numpy(), COVERAGE_TOLERANCE_M / 4)
     union = shapely.union_all(shapely.make_valid(rough))

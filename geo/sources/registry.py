@@ -110,7 +110,13 @@ class _Override(_Model):
 
 
 def packaged_registry() -> Registry:
-    """The registry as the specs define it, without any override."""
+    """The registry as the specs define it, without any override.
+
+    Returns
+    -------
+    Registry
+        Every layer's sources, in order of preference.
+    """
     return Registry(layers={
         name: LayerEntry(mode=entry.mode, default=entry.default, sources=[s.source() for s in entry.sources])
         for name, entry in LAYERS.items()

@@ -27,7 +27,20 @@ _IM3_NOTES = (
 
 
 def plausible_kv(kv: pd.Series, what: str) -> tuple[pd.Series, list[str]]:
-    """``kv`` with values outside the schema's range (0, 1500] kV made missing, and a note."""
+    """``kv`` with values outside the schema's range (0, 1500] kV made missing, and a note.
+
+    Parameters
+    ----------
+    kv
+        Voltages in kV.
+    what
+        What carries them ("line", "substation"), for the note.
+
+    Returns
+    -------
+    tuple of Series and list of str
+        The voltages, and a note when some were left missing.
+    """
     upper = schema_for("transmission").column("voltage_kv").max_value
     bad = kv.notna() & ((kv <= 0) | (kv > upper))
     if not bad.any():

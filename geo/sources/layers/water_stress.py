@@ -31,7 +31,18 @@ _AQUEDUCT_ZIP = "Aqueduct40_waterrisk_download_Y2023M07D05"
 
 
 def aqueduct_label(score: float) -> str:
-    """The Aqueduct baseline-water-stress label of a 0-5 score (bands of one point)."""
+    """The Aqueduct baseline-water-stress label of a 0-5 score (bands of one point).
+
+    Parameters
+    ----------
+    score
+        A water-stress score on Aqueduct's 0-5 scale.
+
+    Returns
+    -------
+    str
+        One of the schema's water-stress labels.
+    """
     for upper, label in _AQUEDUCT_BANDS:
         if score < upper:
             return label
