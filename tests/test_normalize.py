@@ -316,11 +316,14 @@ def test_eia_plants_from_a_table_with_coordinates(ctx):
     table = pd.DataFrame({
         "Plant_Name": ["Cholla", "Far away"], "Total_MW": ["767.0", "10"],
         "PrimSource": ["coal", "solar"], "Latitude": ["34.94", "45"], "Longitude": ["-110.3", "-100"],
+        "Period": ["202004", "202004"],
     })
     ctx_wide = NormalizeContext(("AZ",), state_boundaries=ctx.state_boundaries.assign(
         geometry=[box(-114, 33, -109, 37)]))
-    out = _check(normalize("eia_power_plants", table, ctx_wide), "power_plants")
+    result = normalize("eia_power_plants", table, ctx_wide)
+    out = _check(result, "power_plants")
     assert out[["name", "capacity_mw", "fuel"]].values.tolist() == [["Cholla", 767.0, "coal"]]
+    assert result.provenance["vintage"] == "EIA period 202004"  # the data's own date
 
 
 def test_nothing_inside_the_request_is_an_empty_layer_error(ctx):

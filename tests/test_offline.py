@@ -238,6 +238,10 @@ def test_real_proxies_are_named_in_provenance(real_store):
     assert "city-level" in store.provenance("backbone_pops").caveat
     assert "9 km" in store.provenance("elevation").caveat
     assert "March 2016" in " ".join(store.provenance("substations").notes)
+    assert store.provenance("substations").vintage == "OpenStreetMap export of March 2016"
+    assert store.provenance("power_plants").vintage == "EIA period 202004"
+    assert "2005-2014" in store.provenance("federal_land").vintage
+    assert store.provenance("elevation").caveat and store.provenance("water_stress").caveat
     assert "slope" in " ".join(store.provenance("elevation").notes)
 
 

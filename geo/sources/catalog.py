@@ -124,7 +124,8 @@ def describe(provenance: dict[str, Any], source: Source) -> dict[str, Any]:
 
     Title, licence, vintage and proxy status come from ``source``, so that a user's
     override of them reaches the stored provenance; partial and coarse status and the
-    caveat come from the spec, or from the data where the spec says nothing.
+    caveat come from the spec. Vintage, coarseness and partial coverage measured on the
+    data count where the spec says nothing.
 
     Parameters
     ----------
@@ -141,7 +142,7 @@ def describe(provenance: dict[str, Any], source: Source) -> dict[str, Any]:
     """
     spec = SPECS.get(source.id)
     out = dict(provenance)
-    out.update(source=source.title, license=source.license, vintage=source.vintage)
+    out.update(source=source.title, license=source.license, vintage=source.vintage or out.get("vintage"))
     out.setdefault("url", spec.url if spec is not None else "")
     out["proxy_for"] = source.proxy_for or out.get("proxy_for")
     if spec is not None:

@@ -62,6 +62,8 @@ def fill_outside_coverage(fine: NormalizedLayer, fill: NormalizedLayer, ctx: Nor
         "proxy_for": fine_p.get("proxy_for") or fill_p.get("proxy_for"),
         "partial": combined_coverage is not None,
         "coarse": f"outside {fine_id}'s area: {fill_p['coarse']}" if fill_p.get("coarse") else None,
+        "limitation": fill_p.get("limitation"),
+        "vintage": "; elsewhere ".join(v for v in (fine_p.get("vintage"), fill_p.get("vintage")) if v) or None,
         "coverage_wkt": combined_coverage,
         "states": list(ctx.states),
         "notes": [

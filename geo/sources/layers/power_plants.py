@@ -25,11 +25,14 @@ def _eia_plants(raw: Any, ctx: NormalizeContext, spec: SourceSpec) -> Normalized
         frame = points_from_columns(table, "Longitude", "Latitude", spec.id)
     frame = clean.null_sentinels(frame, list(fields))
     mw = pd.to_numeric(frame["Total_MW"], errors="coerce")
-    notes = []
+    notes, period = [], None
     if "Period" in frame.columns and frame["Period"].notna().any():
-        notes.append(f"EIA period {frame['Period'].dropna().astype(str).max()}")
+        period = f"EIA period {frame['Period'].dropna().astype(str).max()}"
+        notes.append(period)
     out = frame.assign(name=frame["Plant_Name"], capacity_mw=mw.where(mw >= 0), fuel=frame["PrimSource"])
-    return finish(spec, out, ctx, notes=notes)
+    result = finish(spec, out, ctx, notes=notes)
+    result.provenance["vintage"] = period  # the data's own date, when the file carries it
+    return result
 
 
 EIA_POWER_PLANTS = SourceSpec(
