@@ -33,6 +33,8 @@ class Provenance(BaseModel):
     proxy_for: str | None = Field(None, description="What the layer stands in for, if it is a proxy")
     partial: bool = Field(False, description="Covers only part of the requested area")
     coarse: str | None = Field(None, description="How coarse the layer is, when too coarse for parcel-level use")
+    limitation: str | None = Field(None, description="What the data cannot tell, in one line")
+    vintage: str | None = Field(None, description="When the data describes, as its publisher dates it")
     coverage_wkt: str | None = None
     states: list[str] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
@@ -50,6 +52,8 @@ class Provenance(BaseModel):
             parts.append("partial coverage")
         if self.coarse:
             parts.append(f"coarse: {self.coarse}")
+        if self.limitation:
+            parts.append(self.limitation)
         return "; ".join(parts) or None
 
     def age_days(self, now: datetime | None = None) -> float:

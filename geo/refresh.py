@@ -16,7 +16,7 @@ so that a later refresh sees the current file.
 
 from __future__ import annotations
 
-import dataclasses
+import errno
 import hashlib
 import json
 import logging
@@ -24,25 +24,25 @@ import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, UTC
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-import geopandas as gpd
-import pandas as pd
 import requests
 
-from geo.errors import ConfigError, FetchError, GeoError
-from geo.provenance import utc_now
+from geo.errors import ConfigError, FetchError, GeoError, WriteError
 from geo.schema import SCHEMAS, schema_for
-from geo.sources import arcgis, bulk, overpass
-from geo.sources.base import CLIP_MARGIN_KM, NormalizeContext, NormalizedLayer
-from geo.sources.graphml import read_graphml_nodes
+from geo.sources.base import Fetched, FetchRequest, NormalizeContext, NormalizedLayer
+from geo.sources import clean
+from geo.sources.catalog import describe
+from geo.sources.combine import merge_layers
 from geo.sources.http import ResponseCache, make_session
-from geo.sources.registry import Registry, Source, load_registry
-from geo.atomic import atomic_path, atomic_write_text
+from geo.sources.journal import Journal
+from geo.sources.protocols import PROTOCOLS, describe_fetch, needs_area
+from geo.sources.registry import Registry, load_registry
+from geo.sources.spec import Source
 from geo.store import LayerStore
-from geo.types import ANALYSIS_CRS, STATE_FIPS, STORE_CRS
+from geo.types import STATE_FIPS
 
 log = logging.getLogger(__name__)
 
@@ -71,13 +71,6 @@ class RefreshOutcome:
     features: int | None = None
     seconds: float = 0.0
     message: str = ""
-
-
-@dataclass
-class _Fetched:
-    raw: Any
-    url: str
-    checksum: str | None = None
 
 
 def refresh(
@@ -117,7 +110,7 @@ def refresh(
     progress
         Called as ``progress(layer, done, total, unit)`` while fetching.
     normalizer, ingester
-        Replace :func:`geo.sources.normalize.normalize` and
+        Replace :func:`geo.sources.catalog.normalize` and
         :func:`geo.sources.offline.ingest_directory`.
 
     Returns
@@ -130,20 +123,50 @@ def refresh(
     wanted = _plan(layers, registry, from_dir is not None)
     if dry_run:
         return _dry_run(store, wanted, states, registry, from_dir)
-    journal = _Journal.open(store.cache_dir, _run_key(wanted, states, registry, from_dir))
-    ctx = _context_from_store(store, states)
-    if from_dir is not None:
-        outcomes = _refresh_offline(store, Path(from_dir), wanted, ctx, force, journal, ingester)
-    else:
-        runner = _OnlineRun(store, registry, ctx, force, journal, session or make_session(),
-                            progress, normalizer or _default_normalizer())
-        if ctx.state_boundaries is None and "states" not in wanted and _needs_area(registry, wanted):
-            log.info("the store has no states layer; fetching it first to bound the queries")
-            wanted = ["states", *wanted]
-        outcomes = [runner.run(layer) for layer in wanted]
-    if all(o.status != "failed" for o in outcomes):
-        journal.close()
+    try:
+        key = _run_key(wanted, states, registry, from_dir)
+        journal = Journal.open(store.cache_dir / JOURNAL_NAME, timedelta(hours=RESUME_HOURS), key)
+        ctx = _context_from_store(store, states)
+        if from_dir is not None:
+            outcomes = _refresh_offline(store, Path(from_dir), wanted, ctx, force, journal, ingester, registry)
+        else:
+            runner = _OnlineRun(store, registry, ctx, force, journal, session or make_session(),
+                                progress, normalizer or _default_normalizer())
+            if ctx.state_boundaries is None and "states" not in wanted and _needs_area(registry, wanted):
+                log.info("the store has no states layer; fetching it first to bound the queries")
+                wanted = ["states", *wanted]
+            outcomes = [runner.run(layer) for layer in wanted]
+        if all(o.status != "failed" for o in outcomes):
+            journal.close()
+    except OSError as exc:
+        local = _local_write_error(store, exc)
+        if local is None:
+            raise
+        raise local from exc
     return outcomes
+
+
+#: ``errno`` values that say a disk cannot take a write, and those that do when the file is in the store.
+_DISK_FULL_OR_READ_ONLY = {errno.EROFS, errno.ENOSPC, errno.EDQUOT}
+_NOT_PERMITTED = {errno.EACCES, errno.EPERM}
+
+
+def _local_write_error(store: LayerStore, exc: BaseException) -> WriteError | None:
+    """A :class:`WriteError` when ``exc`` (or what caused it) is a failed local write, else None."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, WriteError):
+            return seen
+        if isinstance(seen, OSError) and (seen.errno in _DISK_FULL_OR_READ_ONLY or (
+                seen.errno in _NOT_PERMITTED and _inside(seen.filename, store.root))):
+            return WriteError(
+                f"cannot write to the layer store {store.root}: {seen.strerror or seen}"
+                f"{f' ({seen.filename})' if seen.filename else ''}. This is a local problem, not a public "
+                "source: free disk space or make the store writable (--store or GEO_STORE), then run again; "
+                "every layer keeps its previous version"
+            )
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 # -- planning ----------------------------------------------------------------------------------
@@ -167,11 +190,7 @@ def _plan(layers: Sequence[str] | None, registry: Registry, offline: bool) -> li
 
 def _needs_area(registry: Registry, layers: list[str]) -> bool:
     """Whether any source of ``layers`` is bounded by the states' extent."""
-    return any(
-        source.url_template is not None or (source.bbox_filter and source.protocol in ("arcgis", "overpass"))
-        for layer in layers
-        for source in registry.sources(layer)
-    )
+    return any(needs_area(source) for layer in layers for source in registry.sources(layer))
 
 
 def _dry_run(
@@ -182,7 +201,7 @@ def _dry_run(
     from_dir: str | os.PathLike[str] | None,
 ) -> list[RefreshOutcome]:
     outcomes = []
-    bbox = _bbox(_context_from_store(store, states))
+    bbox = clean.area_bbox(_context_from_store(store, states))
     for layer in wanted:
         if from_dir is not None:
             outcomes.append(RefreshOutcome(layer, "files", "dry-run",
@@ -193,17 +212,7 @@ def _dry_run(
             outcomes.append(RefreshOutcome(layer, "-", "skipped",
                                            message="no public source is registered for this layer"))
             continue
-        lines = []
-        for source in sources:
-            if source.url_template and bbox is None:
-                where = f"{source.url_template} (tiles over the states' extent)"
-            elif source.url_template:
-                tiles = source.resolve_urls(states, bbox)
-                where = f"{len(tiles)} tiles like {tiles[0]}"
-            else:
-                where = ", ".join(source.resolve_urls(states, bbox))
-            query = f" where {source.resolve_where(states)}" if source.protocol == "arcgis" else ""
-            lines.append(f"{source.id} [{source.protocol}] {where}{query}")
+        lines = [describe_fetch(source, states, bbox) for source in sources]
         outcomes.append(RefreshOutcome(layer, sources[0].id, "dry-run", message="; or ".join(lines)))
     return outcomes
 
@@ -223,46 +232,14 @@ def _run_key(
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-class _Journal:
-    """Layers already stored by an earlier, unfinished run of the same command."""
-
-    def __init__(self, path: Path, key: str, started: datetime, done: dict[str, dict[str, Any]]) -> None:
-        self.path, self.key, self.started, self.done = path, key, started, done
-
-    @classmethod
-    def open(cls, cache_dir: Path, key: str) -> _Journal:
-        path = cache_dir / JOURNAL_NAME
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            started = datetime.fromisoformat(data["started"])
-            fresh = datetime.now(UTC) - started < timedelta(hours=RESUME_HOURS)
-            if data.get("key") == key and fresh:
-                log.info("resuming the refresh started at %s", started.isoformat())
-                return cls(path, key, started, dict(data.get("done") or {}))
-        except FileNotFoundError:
-            pass
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            log.warning("ignoring the unreadable refresh journal %s: %s", path, exc)
-        return cls(path, key, utc_now(), {})
-
-    def record(self, layer: str, source: str, features: int) -> None:
-        self.done[layer] = {"source": source, "features": features}
-        atomic_write_text(
-            self.path,
-            json.dumps({"key": self.key, "started": self.started.isoformat(), "done": self.done}, indent=1),
-        )
-
-    def resumed(self, layer: str) -> RefreshOutcome | None:
-        entry = self.done.get(layer)
-        if entry is None:
-            return None
-        return RefreshOutcome(
-            layer, entry["source"], "skipped", entry["features"],
-            message=f"stored by the unfinished run started {self.started:%Y-%m-%d %H:%M} UTC (resumed)",
-        )
-
-    def close(self) -> None:
-        self.path.unlink(missing_ok=True)
+def _resumed(journal: Journal, layer: str) -> RefreshOutcome | None:
+    entry = journal.done.get(layer)
+    if entry is None:
+        return None
+    return RefreshOutcome(
+        layer, entry["source"], "skipped", entry["features"],
+        message=f"stored by the unfinished run started {journal.started:%Y-%m-%d %H:%M} UTC (resumed)",
+    )
 
 
 # -- context -----------------------------------------------------------------------------------
@@ -273,26 +250,10 @@ def _context_from_store(store: LayerStore, states: tuple[str, ...]) -> Normalize
     for layer in BOUNDARY_LAYERS:
         if store.has(layer):
             try:
-                ctx = _with_boundaries(ctx, layer, store.read(layer))
+                ctx = ctx.with_boundaries(layer, store.read(layer))
             except GeoError as exc:
                 log.warning("cannot use the stored %s layer for clipping: %s", layer, exc)
     return ctx
-
-
-def _with_boundaries(ctx: NormalizeContext, layer: str, frame: gpd.GeoDataFrame) -> NormalizeContext:
-    frame = frame[frame["state"].isin(ctx.states)].reset_index(drop=True)
-    if layer == "states":
-        return dataclasses.replace(ctx, state_boundaries=frame)
-    return dataclasses.replace(ctx, county_boundaries=frame)
-
-
-def _bbox(ctx: NormalizeContext) -> tuple[float, float, float, float] | None:
-    """The requested states grown by the clip margin, in EPSG:4326."""
-    if ctx.state_boundaries is None or ctx.state_boundaries.empty:
-        return None
-    grown = ctx.state_boundaries.to_crs(ANALYSIS_CRS).buffer(CLIP_MARGIN_KM * 1000).to_crs(STORE_CRS)
-    xmin, ymin, xmax, ymax = grown.total_bounds
-    return (float(xmin), float(ymin), float(xmax), float(ymax))
 
 
 # -- writing -----------------------------------------------------------------------------------
@@ -313,7 +274,15 @@ def _store_layer(store: LayerStore, normalized: NormalizedLayer, force: bool) ->
     return store.write(normalized.layer, normalized.frame, force=force, **fields).feature_count
 
 
-def _failure(layer: str, source: str, exc: BaseException, started: float) -> RefreshOutcome:
+def _inside(filename: object, folder: Path) -> bool:
+    return isinstance(filename, (str, os.PathLike)) and Path(filename).resolve().is_relative_to(folder.resolve())
+
+
+def _failure(layer: str, source: str, exc: BaseException, started: float, store: LayerStore) -> RefreshOutcome:
+    """The failed outcome of one layer; a failed local write stops the whole refresh instead."""
+    local = _local_write_error(store, exc)
+    if local is not None:
+        raise local from exc
     log.debug("refreshing %s failed", layer, exc_info=exc)
     log.error("layer %s: %s", layer, exc)
     return RefreshOutcome(layer, source, "failed", seconds=time.monotonic() - started, message=str(exc))
@@ -328,27 +297,28 @@ def _refresh_offline(
     wanted: list[str],
     ctx: NormalizeContext,
     force: bool,
-    journal: _Journal,
+    journal: Journal,
     ingester: Ingester | None,
+    registry: Registry,
 ) -> list[RefreshOutcome]:
     if not directory.is_dir():
         raise ConfigError(f"--from {directory}: not a directory")
     ingest = ingester or _default_ingester()
-    outcomes = [o for o in map(journal.resumed, wanted) if o is not None]
+    outcomes = [o for o in (_resumed(journal, layer) for layer in wanted) if o is not None]
     todo = [layer for layer in wanted if layer not in journal.done]
     started = time.monotonic()
 
     def on_error(layer: str, exc: Exception) -> None:  # a broken file fails its layer only
-        outcomes.append(_failure(layer, str(directory), exc, started))
+        outcomes.append(_failure(layer, str(directory), exc, started, store))
 
-    layers = iter(ingest(directory, ctx, todo, on_error=on_error))
+    layers = iter(ingest(directory, ctx, todo, on_error=on_error, registry=registry))
     while True:
         try:
             normalized = next(layers)
         except StopIteration:
             break
         except Exception as exc:  # the ingester itself broke off; report it and keep what was stored
-            outcomes.append(_failure("(directory)", str(directory), exc, started))
+            outcomes.append(_failure("(directory)", str(directory), exc, started, store))
             break
         try:
             outcomes.append(_store_offline(store, normalized, todo, force, journal, directory, started))
@@ -364,7 +334,7 @@ def _store_offline(
     normalized: NormalizedLayer,
     todo: list[str],
     force: bool,
-    journal: _Journal,
+    journal: Journal,
     directory: Path,
     started: float,
 ) -> RefreshOutcome:
@@ -374,7 +344,7 @@ def _store_offline(
     try:
         count = _store_layer(store, normalized, force)
     except Exception as exc:  # one layer failing must not stop the others
-        return _failure(normalized.layer, source, exc, started)
+        return _failure(normalized.layer, source, exc, started, store)
     journal.record(normalized.layer, source, count)
     return RefreshOutcome(normalized.layer, source, "ok", count, time.monotonic() - started)
 
@@ -386,7 +356,7 @@ def _default_ingester() -> Ingester:
 
 
 def _default_normalizer() -> Normalizer:
-    from geo.sources.normalize import normalize
+    from geo.sources.catalog import normalize
 
     return normalize
 
@@ -403,7 +373,7 @@ class _OnlineRun:
         registry: Registry,
         ctx: NormalizeContext,
         force: bool,
-        journal: _Journal,
+        journal: Journal,
         session: requests.Session,
         progress: ProgressCallback | None,
         normalizer: Normalizer,
@@ -412,7 +382,7 @@ class _OnlineRun:
         self.journal, self.session, self.progress, self.normalizer = journal, session, progress, normalizer
 
     def run(self, layer: str) -> RefreshOutcome:
-        resumed = self.journal.resumed(layer)
+        resumed = _resumed(self.journal, layer)
         if resumed is not None:
             return resumed
         sources = self.registry.sources(layer)
@@ -422,18 +392,18 @@ class _OnlineRun:
         label = sources[0].id
         try:
             if self.registry.layers[layer].mode == "merge":
-                normalized = _merge(layer, [self._normalized(layer, s) for s in sources])
+                normalized = merge_layers(layer, [self._normalized(layer, s) for s in sources])
                 label = "+".join(s.id for s in sources)
             else:
                 normalized, label = self._first(layer, sources)
             count = _store_layer(self.store, normalized, self.force)
         except Exception as exc:  # one layer failing must not stop the others
-            return _failure(layer, label, exc, started)
+            return _failure(layer, label, exc, started, self.store)
         self.journal.record(layer, label, count)
         for source in sources:  # stored: the answers kept for resuming are no longer needed
             self._answers(source).clear()
         if layer in BOUNDARY_LAYERS:
-            self.ctx = _with_boundaries(self.ctx, layer, self.store.read(layer))
+            self.ctx = self.ctx.with_boundaries(layer, self.store.read(layer))
         return RefreshOutcome(layer, label, "ok", count, time.monotonic() - started)
 
     def _answers(self, source: Source) -> ResponseCache:
@@ -446,6 +416,8 @@ class _OnlineRun:
             try:
                 return self._normalized(layer, source), source.id
             except (GeoError, OSError, ValueError) as exc:
+                if _local_write_error(self.store, exc) is not None:
+                    raise
                 log.warning("layer %s: source %s failed: %s", layer, source.id, exc)
                 errors.append(f"{source.id}: {exc}")
         raise FetchError(f"every source failed: {' | '.join(errors)}")
@@ -456,183 +428,22 @@ class _OnlineRun:
         normalized = self.normalizer(source.id, fetched.raw, self.ctx)
         if normalized.layer != layer:
             raise GeoError(f"source {source.id!r} was normalised to layer {normalized.layer!r}, not {layer!r}")
-        fields = normalized.provenance
-        fields.setdefault("source", source.title)
+        fields = describe(normalized.provenance, source)
         fields["url"] = fetched.url  # where the data was read: the registry's address or a mirror
-        fields.setdefault("license", source.license)
         fields.setdefault("states", list(self.ctx.states))
-        if source.proxy_for:
-            fields.setdefault("proxy_for", source.proxy_for)
         if fetched.checksum:
             fields.setdefault("source_checksum", fetched.checksum)
-        fields["notes"] = [*source.notes, *fields.get("notes", [])]
+        assert source.endpoint is not None
+        fields["notes"] = [*source.endpoint.notes, *fields["notes"]]
+        normalized.provenance = fields
         return normalized
 
-    def _fetch(self, layer: str, source: Source) -> _Fetched:
-        bbox = _bbox(self.ctx)
-        if source.bbox_filter and bbox is None and source.protocol in ("arcgis", "overpass"):
-            raise FetchError(f"source {source.id!r} needs the states layer to bound its query; refresh `states` first")
+    def _fetch(self, layer: str, source: Source) -> Fetched:
+        assert source.endpoint is not None
 
         def report(unit: str) -> Callable[[int, int | None], None]:
             return lambda done, total: self.progress(layer, done, total, unit) if self.progress else None
 
-        if source.protocol == "arcgis":
-            return self._arcgis(source, bbox if source.bbox_filter else None, report("features"))
-        if source.protocol == "overpass":
-            assert bbox is not None
-            frame = overpass.substations(self.session, bbox, url=source.url or overpass.DEFAULT_URL,
-                                         progress=report("tiles"), cache=self._answers(source))
-            return _Fetched(frame, source.url or overpass.DEFAULT_URL)
-        if source.url_template is not None:
-            return self._tiles(source, bbox, report("tiles"))
-        download = bulk.download(
-            source.resolve_urls(self.ctx.states)[0],
-            self.store.cache_dir,
-            known_hash=source.sha256,
-            unzip=_is_zip(source),
-            session=self.session,
-            progress=report("bytes"),
-            max_age=timedelta(hours=RESUME_HOURS),
-        )
-        if source.protocol == "table":
-            raw: Any = _read_table(source, download.path)
-        else:
-            raw = _read_bulk(source, download.path, bbox if source.bbox_filter else None)
-        return _Fetched(raw, download.url, download.sha256)
-
-    def _arcgis(self, source: Source, bbox: tuple[float, ...] | None,
-                report: Callable[[int, int | None], None]) -> _Fetched:
-        frames = []
-        urls = source.resolve_urls(self.ctx.states)
-        if not urls:
-            raise FetchError(f"source {source.id!r} has no service for states {', '.join(self.ctx.states)}")
-        fmt = "json" if source.format == "json" else "geojson"
-        done_before = 0
-        for url in urls:
-            if source.layer_name:
-                url = arcgis.resolve_layer(self.session, url, source.layer_name)
-            base = done_before
-            frame = arcgis.query_features(
-                self.session, url, where=source.resolve_where(self.ctx.states), bbox=bbox,
-                out_fields=source.out_fields, fmt=fmt, page_size=source.page_size,
-                progress=lambda done, total, base=base: report(base + done, None),
-                cache=self._answers(source),
-            )
-            done_before += len(frame)
-            frames.append(frame)
-        raw = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=STORE_CRS)
-        return _Fetched(raw, " ; ".join(urls))
-
-    def _tiles(self, source: Source, bbox: tuple[float, float, float, float] | None,
-               report: Callable[[int, int | None], None]) -> _Fetched:
-        if bbox is None:
-            raise FetchError(f"source {source.id!r} needs the states layer to choose its tiles")
-        urls = source.resolve_urls(self.ctx.states, bbox)
-        paths = []
-        for done, url in enumerate(urls, start=1):
-            paths.append(bulk.download(url, self.store.cache_dir, session=self.session,
-                                       max_age=timedelta(hours=RESUME_HOURS)).path)
-            report(done, len(urls))
-        assert source.resolution_deg is not None
-        mosaic = _mosaic(paths, bbox, source.resolution_deg, self.store.cache_dir / f"{source.id}-mosaic.tif")
-        return _Fetched(mosaic, f"{len(urls)} tiles like {urls[0]}")
-
-
-def _merge(layer: str, parts: list[NormalizedLayer]) -> NormalizedLayer:
-    """One layer from several normalised sources (e.g. wilderness + national parks)."""
-    frames = [p.frame for p in parts if p.frame is not None]
-    if len(frames) != len(parts):
-        raise GeoError(f"layer {layer!r}: only vector layers can be merged from several sources")
-    frame = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry=frames[0].geometry.name, crs=STORE_CRS)
-    fields = [p.provenance for p in parts]
-
-    def joined(key: str) -> str:
-        return " + ".join(dict.fromkeys(str(f[key]) for f in fields if f.get(key)))
-
-    merged: dict[str, Any] = {
-        "source": joined("source"),
-        "url": " ; ".join(dict.fromkeys(str(f["url"]) for f in fields if f.get("url"))),
-        "license": joined("license"),
-        "partial": any(f.get("partial", False) for f in fields),
-        "states": fields[0].get("states", []),
-        "notes": [n for f in fields for n in f.get("notes", [])],
-    }
-    proxies = [f["proxy_for"] for f in fields if f.get("proxy_for")]
-    if proxies:
-        merged["proxy_for"] = "; ".join(dict.fromkeys(proxies))
-    return NormalizedLayer(layer=layer, provenance=merged, frame=frame,
-                           notes=[n for p in parts for n in p.notes])
-
-
-# -- reading downloads -------------------------------------------------------------------------
-
-
-def _is_zip(source: Source) -> bool:
-    url = source.url or ""
-    return url.split("?")[0].lower().endswith(".zip")
-
-
-def _member(folder: Path, pattern: str | None, source: Source) -> Path:
-    if not folder.is_dir():
-        return folder
-    if pattern is None:
-        raise ConfigError(f"source {source.id!r}: the archive needs a `member` naming the file to read")
-    matches = sorted(folder.glob(pattern)) or sorted(folder.glob(f"**/{pattern}"))
-    if not matches:
-        raise FetchError(f"{source.url}: the archive has no {pattern!r}")
-    return matches[0]
-
-
-def _read_bulk(source: Source, path: Path, bbox: tuple[float, float, float, float] | None) -> Any:
-    if source.format == "graphml":
-        return read_graphml_nodes(sorted(path.glob(f"**/{source.member or '*.graphml'}")))
-    target = _member(path, source.member, source)
-    if target.suffix.lower() in (".tif", ".tiff"):
-        return target
-    try:
-        frame = gpd.read_file(target, bbox=bbox, columns=source.columns, engine="pyogrio")
-    except Exception as exc:  # pyogrio raises its own error types for damaged files
-        raise FetchError(f"{source.url}: cannot read {target.name}: {exc}") from exc
-    if source.join is not None:
-        table_path = _member(path, source.join.member, source)
-        try:
-            table = pd.read_csv(table_path, usecols=source.join.columns)
-        except (OSError, ValueError) as exc:
-            raise FetchError(f"{source.url}: cannot read {table_path.name}: {exc}") from exc
-        frame = frame.merge(table, on=source.join.key, how="left", validate="many_to_one")
-    return frame
-
-
-def _read_table(source: Source, path: Path) -> pd.DataFrame:
-    spec = source.table
-    assert spec is not None
-    dtype = {c: "string" for c in spec.text_columns}
-    try:
-        if source.format.lower() in ("xls", "xlsx", "excel"):
-            return pd.read_excel(path, sheet_name=spec.sheet or 0, header=spec.header,
-                                 na_values=spec.na_values, dtype=dtype)
-        return pd.read_csv(path, header=spec.header, na_values=spec.na_values, dtype=dtype)
-    except (OSError, ValueError) as exc:
-        raise FetchError(f"{source.url}: cannot read the table: {exc}") from exc
-
-
-def _mosaic(paths: list[Path], bbox: tuple[float, float, float, float], resolution: float, target: Path) -> Path:
-    """Mosaic elevation tiles at ``resolution`` degrees into one GeoTIFF (written atomically)."""
-    import rasterio
-    from rasterio.merge import merge
-
-    sources = [rasterio.open(p) for p in paths]
-    try:
-        array, transform = merge(sources, bounds=bbox, res=resolution, resampling=rasterio.enums.Resampling.average)
-        profile = {
-            "driver": "GTiff", "height": array.shape[1], "width": array.shape[2], "count": 1,
-            "dtype": array.dtype, "crs": sources[0].crs, "transform": transform,
-            "nodata": sources[0].nodata, "compress": "deflate",
-        }
-    finally:
-        for src in sources:
-            src.close()
-    with atomic_path(target) as staging, rasterio.open(staging, "w", **profile) as dst:
-        dst.write(array[:1])
-    return target
-
+        request = FetchRequest(self.session, self.store.cache_dir, self.ctx.states, clean.area_bbox(self.ctx),
+                               self._answers(source), report, timedelta(hours=RESUME_HOURS))
+        return PROTOCOLS[source.endpoint.protocol].fetch(source, request)

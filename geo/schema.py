@@ -43,13 +43,14 @@ class Column:
 
 @dataclass(frozen=True)
 class LayerSchema:
-    """The canonical form of one layer."""
+    """The canonical form of one layer; ``without`` says what the analysis does when it is missing."""
 
     name: str
     geometry: GeometryKind | None
     description: str
     columns: tuple[Column, ...] = field(default_factory=tuple)
     required: bool = True
+    without: str = ""
 
     def column(self, name: str) -> Column:
         """The column called ``name``."""
@@ -79,6 +80,7 @@ SCHEMAS: dict[str, LayerSchema] = {
                 Column("state", "str", "Two-letter postal code", nullable=False),
                 Column("name", "str", "State name", nullable=False),
             ),
+            without="no run: the states fix the study area",
         ),
         LayerSchema(
             "counties", "Polygon", "County boundaries; name the county of each site.",
@@ -87,6 +89,7 @@ SCHEMAS: dict[str, LayerSchema] = {
                 Column("name", "str", "County name", nullable=False),
                 Column("state", "str", "Two-letter postal code", nullable=False),
             ),
+            without="no run: sites are described by county",
         ),
         LayerSchema(
             "federal_land", "Polygon",
@@ -100,6 +103,7 @@ SCHEMAS: dict[str, LayerSchema] = {
                 Column("is_federal", "bool", "Managed by a federal agency", nullable=False),
                 Column("source", "str", "Dataset this polygon comes from, where a layer combines several"),
             ),
+            without="no run while land.federal_only is on (the default); with it off, land is ranked whoever owns it",
         ),
         LayerSchema(
             "tribal_land", "Polygon",
@@ -109,6 +113,7 @@ SCHEMAS: dict[str, LayerSchema] = {
                 Column("geoid", "str", "Census AIANNH code"),
             ),
             required=False,
+            without="tribal land is excluded only where the ownership layer marks it",
         ),
         LayerSchema(
             "protected", "Polygon", "Protected land that excludes development.",
@@ -116,6 +121,7 @@ SCHEMAS: dict[str, LayerSchema] = {
                 Column("designation", "str", "e.g. National Park, Wilderness, WSA, ACEC", nullable=False),
                 Column("name", "str", "Unit name"),
             ),
+            without="no run with the default protected-land exclusion; drop it to rank without it",
         ),
         LayerSchema(
             "transmission", "Line", "Electric transmission lines.",
@@ -126,6 +132,7 @@ SCHEMAS: dict[str, LayerSchema] = {
                 Column("status", "str", "IN SERVICE, PROPOSED, UNDER CONST, INACTIVE"),
                 Column("owner", "str", "Owner or operator"),
             ),
+            without="no run with the default transmission criterion; sites are described without their nearest line",
         ),
         LayerSchema(
             "substations", "Point", "Electric substations.",
@@ -133,6 +140,7 @@ SCHEMAS: dict[str, LayerSchema] = {
                 Column("name", "str", "Substation name"),
                 Column("max_voltage_kv", "float", "Highest voltage", "kV", min_value=0, max_value=1500),
             ),
+            without="no run with the default substation criterion; grid strength is not scored",
         ),
         LayerSchema(
             "water_stress", "Polygon",
@@ -142,6 +150,7 @@ SCHEMAS: dict[str, LayerSchema] = {
                        "score 0-5", nullable=False, min_value=0, max_value=5),
                 Column("category", "str", "Aqueduct label", choices=WATER_STRESS_LABELS),
             ),
+            without="no run with the default water-stress criterion",
         ),
         LayerSchema(
             "county_stats", "Polygon",
@@ -154,10 +163,12 @@ SCHEMAS: dict[str, LayerSchema] = {
                 Column("fresh_withdrawal_mgd", "float", "Fresh-water withdrawals, all uses", "Mgal/d", min_value=0),
             ),
             required=False,
+            without="the labour pool and groundwater criteria are not applied; the weights renormalise",
         ),
         LayerSchema(
             "water_service_areas", "Polygon", "Areas served by a public-supply water system.",
             (Column("name", "str", "Water system name"),), required=False,
+            without="the water-access criterion is not applied; the weights renormalise",
         ),
         LayerSchema(
             "fiber", "Line", "Long-haul fiber routes, or a documented proxy for them.",
@@ -165,6 +176,7 @@ SCHEMAS: dict[str, LayerSchema] = {
                 Column("name", "str", "Route or operator name"),
                 Column("kind", "str", "What the line is: fiber, or the proxy it stands for", nullable=False),
             ),
+            without="the fiber criterion uses backbone points of presence, if stored",
         ),
         LayerSchema(
             "backbone_pops", "Point",
@@ -174,15 +186,18 @@ SCHEMAS: dict[str, LayerSchema] = {
                 Column("network", "str", "Network operator or map"),
             ),
             required=False,
+            without="the fiber criterion uses fiber routes, if stored; else it is not applied",
         ),
         LayerSchema(
             "roads", "Line", "Major roads (interstates and primary highways).", (
                 Column("name", "str", "Route name, e.g. I-15"),
                 Column("road_class", "str", "interstate, primary or secondary", nullable=False),
             ), required=False,
+            without="the highway/rail criterion uses rail alone, if stored",
         ),
         LayerSchema(
             "rail", "Line", "Railroads.", (Column("name", "str", "Line or owner name"),), required=False,
+            without="the highway/rail criterion uses roads alone, if stored",
         ),
         LayerSchema(
             "places", "Point", "Towns and cities, the workforce a park draws on.",
@@ -191,14 +206,17 @@ SCHEMAS: dict[str, LayerSchema] = {
                 Column("population", "int", "Population", "people", nullable=False, min_value=0),
             ),
             required=False,
+            without="towns are not excluded and sites are described without their nearest town",
         ),
         LayerSchema(
             "urban", "Polygon", "Built-up urban areas, excluded from siting.",
             (Column("name", "str", "Urban area name"),), required=False,
+            without="urban areas are not excluded",
         ),
         LayerSchema(
             "water_bodies", "Polygon", "Lakes and reservoirs, excluded from siting.",
             (Column("name", "str", "Water body name"),), required=False,
+            without="water bodies are not excluded",
         ),
         LayerSchema(
             "power_plants", "Point", "Power plants with their capacity.",
@@ -208,8 +226,12 @@ SCHEMAS: dict[str, LayerSchema] = {
                 Column("fuel", "str", "Primary energy source"),
             ),
             required=False,
+            without="generation nearby is not scored; the weights renormalise",
         ),
-        LayerSchema("elevation", None, "Elevation raster in metres (GeoTIFF).", required=False),
+        LayerSchema(
+            "elevation", None, "Elevation raster in metres (GeoTIFF).", required=False,
+            without="no slope, relief or high-ground screening; the weights renormalise",
+        ),
     )
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import re
 from pathlib import Path
@@ -179,3 +180,69 @@ def test_dry_run_shows_protocols_in_brackets(tmp_path, mirror):
     result = invoke(refresh_command, *refresh_args(tmp_path / "store", mirror, "--dry-run"))
     assert result.exit_code == 0, result.output
     assert "[bulk]" in result.output and "[arcgis]" in result.output  # not swallowed as markup
+
+
+def _stored_layer(store: Path) -> None:
+    from shapely.geometry import Point
+
+    import geopandas as gpd
+    from geo.store import LayerStore
+
+    frame = gpd.GeoDataFrame({"name": ["Westwing"], "max_voltage_kv": [500.0]}, geometry=[Point(-112.2, 33.7)],
+                             crs="EPSG:4326")
+    title = ("GridKit North America high-voltage network, vertices (OpenStreetMap power=* objects, "
+             "export of 14 March 2016; B. Wiegmans, SciGRID)")
+    LayerStore(store).write("substations", frame, source=title, url="file:///gridkit.csv", license="ODbL 1.0",
+                            vintage="OpenStreetMap export of March 2016", limitation="newer substations are missing")
+
+
+def test_layers_piped_prints_full_text_with_vintage_and_missing_layers(tmp_path):
+    _stored_layer(tmp_path / "store")
+    result = CliRunner(env={"COLUMNS": "60"}).invoke(layers, ["--store", str(tmp_path / "store")])
+    assert result.exit_code == 0, result.output
+    assert "…" not in result.output
+    lines = result.output.splitlines()
+    header = lines[0].split("\t")
+    row = dict(zip(header, lines[1].split("\t")))
+    assert row["source"].endswith("B. Wiegmans, SciGRID)")
+    assert row["data vintage"] == "OpenStreetMap export of March 2016"
+    assert row["caveat"] == "newer substations are missing"
+    missing = dict(line.split("\t") for line in lines[lines.index("missing layer\twhat the analysis does without it") + 1:])
+    assert "substations" not in missing
+    assert missing["elevation"].startswith("no slope")
+    assert set(missing) == {"states", "counties", "federal_land", "tribal_land", "protected", "transmission",
+                            "water_stress", "county_stats", "water_service_areas", "fiber", "backbone_pops",
+                            "roads", "rail", "places", "urban", "water_bodies", "power_plants", "elevation"}
+
+
+@pytest.mark.shared_data
+def test_the_refresh_summary_lists_the_missing_layers(tmp_path, mirror):
+    result = invoke(refresh_command, *refresh_args(tmp_path / "store", mirror))
+    assert result.exit_code == 0, result.output
+    flat = re.sub(r"[\s│]", "", result.output)
+    assert "Missinglayers" in flat
+    assert "federal_land" in flat and "nowhileland.federal_onlyison" in flat.replace("run", "")
+    assert "transmission" in flat
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize("code,reason", [(errno.ENOSPC, "No space left on device"),
+                                         (errno.EROFS, "Read-only file system")])
+def test_a_full_disk_or_read_only_store_is_a_local_write_failure(tmp_path, mirror, monkeypatch, code, reason):
+    from geo.cli import cli
+    from geo.cli.options import EXIT_WRITE_FAILED
+    from geo.store import LayerStore
+
+    store = tmp_path / "store"
+    assert invoke(refresh_command, *refresh_args(store, mirror)).exit_code == 0
+    before = snapshot(store / "transmission")
+
+    def refuse(self, layer, *args, **kwargs):
+        raise OSError(code, reason, str(self.root / layer / ".staging-x"))
+
+    monkeypatch.setattr(LayerStore, "write", refuse)
+    result = CliRunner(env={"COLUMNS": "250"}).invoke(cli, ["refresh", *refresh_args(store, mirror, "--force")])
+    assert result.exit_code == EXIT_WRITE_FAILED == 6, result.output
+    assert reason in result.output and "local problem, not a public source" in result.output
+    assert "Run the same command again to resume" not in result.output
+    assert snapshot(store / "transmission") == before

@@ -13,17 +13,12 @@ import shapely
 from rasterio.transform import from_origin
 from shapely.geometry import LineString, Point, Polygon, box
 
-from geo.errors import LayerSchemaError
+from geo.errors import EmptyLayerError, LayerSchemaError
 from geo.schema import validate_layer
 from geo.sources.base import NormalizeContext
-from geo.sources.normalize import (
-    SOURCES,
-    WITHDRAWAL_SATURATION_MM,
-    EmptyLayerError,
-    aqueduct_label,
-    layer_of,
-    normalize,
-)
+from geo.sources.catalog import SPECS as SOURCES
+from geo.sources.catalog import layer_of, normalize
+from geo.sources.layers.water_stress import WITHDRAWAL_SATURATION_MM, aqueduct_label
 
 AZ_BOX = box(-113, 34, -111, 36)
 BOW_TIE = Polygon([(-112.5, 34.5), (-111.5, 35.5), (-111.5, 34.5), (-112.5, 35.5), (-112.5, 34.5)])
@@ -321,11 +316,14 @@ def test_eia_plants_from_a_table_with_coordinates(ctx):
     table = pd.DataFrame({
         "Plant_Name": ["Cholla", "Far away"], "Total_MW": ["767.0", "10"],
         "PrimSource": ["coal", "solar"], "Latitude": ["34.94", "45"], "Longitude": ["-110.3", "-100"],
+        "Period": ["202004", "202004"],
     })
     ctx_wide = NormalizeContext(("AZ",), state_boundaries=ctx.state_boundaries.assign(
         geometry=[box(-114, 33, -109, 37)]))
-    out = _check(normalize("eia_power_plants", table, ctx_wide), "power_plants")
+    result = normalize("eia_power_plants", table, ctx_wide)
+    out = _check(result, "power_plants")
     assert out[["name", "capacity_mw", "fuel"]].values.tolist() == [["Cholla", 767.0, "coal"]]
+    assert result.provenance["vintage"] == "EIA period 202004"  # the data's own date
 
 
 def test_nothing_inside_the_request_is_an_empty_layer_error(ctx):
@@ -354,6 +352,20 @@ def test_elevation_applies_scale_offset_and_nodata(ctx, tmp_path):
         assert np.isnan(values).sum() == 1
         assert np.nanmax(values) == pytest.approx(100 * 28 - 450)
         assert any("not usable for slope" in n for n in result.provenance["notes"])
+    finally:
+        result.raster_path.unlink()
+
+
+@pytest.mark.parametrize("cell_deg,coarse", [(0.5, True), (0.001, False)])
+def test_elevation_says_when_its_cells_are_too_coarse_for_slope(ctx, tmp_path, cell_deg, coarse):
+    path = tmp_path / "dem.tif"
+    size = int(round(0.6 / cell_deg))
+    with rasterio.open(path, "w", driver="GTiff", width=size, height=size, count=1, dtype="float32",
+                       crs="EPSG:4326", transform=from_origin(-112.3, 35.3, cell_deg, cell_deg)) as dst:
+        dst.write(np.full((size, size), 1500.0, dtype="float32"), 1)
+    result = normalize("usgs_3dep", path, ctx)  # 3DEP itself says nothing of coarseness: the data does
+    try:
+        assert ("too coarse for slope" in (result.provenance["coarse"] or "")) is coarse
     finally:
         result.raster_path.unlink()
 

@@ -141,6 +141,16 @@ def test_broken_recognised_file_names_the_file_or_is_reported(tmp_path):
     assert list(failed) == ["urban"]
 
 
+def test_an_unclosed_ring_is_one_clear_error_without_a_warning_ahead(tmp_path, recwarn):
+    (tmp_path / "ne_50m_urban_areas_sample.geojson").write_text(
+        '{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {}, "geometry": '
+        '{"type": "Polygon", "coordinates": [[[-112, 34], [-111, 34], [-111, 35], [-112, 35]]]}}]}'
+    )
+    with pytest.raises(FetchError, match="ne_50m_urban_areas_sample.geojson: .*polygon ring is not closed"):
+        list(ingest_directory(tmp_path, NormalizeContext(("AZ",)), layers=["urban"]))
+    assert [str(w.message) for w in recwarn] == []
+
+
 # -- the real public files ---------------------------------------------------------------
 
 
@@ -228,6 +238,10 @@ def test_real_proxies_are_named_in_provenance(real_store):
     assert "city-level" in store.provenance("backbone_pops").caveat
     assert "9 km" in store.provenance("elevation").caveat
     assert "March 2016" in " ".join(store.provenance("substations").notes)
+    assert store.provenance("substations").vintage == "OpenStreetMap export of March 2016"
+    assert store.provenance("power_plants").vintage == "EIA period 202004"
+    assert "2005-2014" in store.provenance("federal_land").vintage
+    assert store.provenance("elevation").caveat and store.provenance("water_stress").caveat
     assert "slope" in " ".join(store.provenance("elevation").notes)
 
 

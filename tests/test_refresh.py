@@ -102,13 +102,14 @@ def tiny_normalize(source_id: str, raw: Any, ctx: NormalizeContext) -> Normalize
 def make_registry(base: str, states_sha256: str | None = None) -> Registry:
     return Registry.model_validate({"layers": {
         "states": {"sources": [{
-            "id": "census_states", "protocol": "bulk", "title": "US Census Bureau, states 2018",
-            "url": f"{base}{STATES_ZIP}", "format": "zipped shapefile",
-            "member": "cb_2018_us_state_5m.shp", "bbox_filter": False,
-            "license": "Public domain", "sha256": states_sha256}]},
+            "id": "census_states", "layer": "states", "title": "US Census Bureau, states 2018",
+            "license": "Public domain", "endpoint": {
+                "protocol": "bulk", "url": f"{base}{STATES_ZIP}", "format": "zipped shapefile",
+                "member": "cb_2018_us_state_5m.shp", "bbox_filter": False, "sha256": states_sha256}}]},
         "transmission": {"sources": [{
-            "id": "hifld_transmission", "protocol": "arcgis", "title": "HIFLD transmission lines",
-            "url": f"{base}{LINES}", "format": "geojson", "license": "Public domain (HIFLD)"}]},
+            "id": "hifld_transmission", "layer": "transmission", "title": "HIFLD transmission lines",
+            "license": "Public domain (HIFLD)", "endpoint": {
+                "protocol": "arcgis", "url": f"{base}{LINES}", "format": "geojson"}}]},
     }})
 
 
@@ -256,7 +257,7 @@ def test_offline_ingestion_uses_the_injected_ingester(tmp_path, served):
                              geometry=[LineString([(-115, 36), (-114, 37)])], crs="EPSG:4326")
     calls: list[tuple[Path, tuple[str, ...]]] = []
 
-    def ingest(directory, ctx, layers=None, *, on_error=None):
+    def ingest(directory, ctx, layers=None, *, on_error=None, registry=None):
         calls.append((Path(directory), ctx.states))
         yield NormalizedLayer("transmission", {"source": "HIFLD (files)", "url": "file://lines.geojson",
                                                "license": "Public domain"}, frame=frame)
@@ -278,7 +279,7 @@ def test_offline_broken_file_fails_its_layer_only(tmp_path, served):
     frame = gpd.GeoDataFrame({"voltage_kv": [230.0]}, geometry=[LineString([(-115, 36), (-114, 37)])],
                              crs="EPSG:4326")
 
-    def ingest(directory, ctx, layers=None, *, on_error=None):
+    def ingest(directory, ctx, layers=None, *, on_error=None, registry=None):
         on_error("substations", LayerSchemaError("gridkit.csv: column 'lat' is missing"))
         yield NormalizedLayer("transmission", {"source": "HIFLD (files)", "url": "file://lines.geojson",
                                                "license": "Public domain"}, frame=frame)
@@ -303,7 +304,7 @@ def test_offline_raster_temp_file_is_removed(tmp_path, served):
                        crs="EPSG:4326", transform=from_origin(-115, 37, 0.5, 0.5)) as dst:
         dst.write(np.full((1, 4, 4), 1200.0, dtype="float32"))
 
-    def ingest(directory, ctx, layers=None, *, on_error=None):
+    def ingest(directory, ctx, layers=None, *, on_error=None, registry=None):
         yield NormalizedLayer("elevation", {"source": "test DEM", "url": "file://dem.tif", "license": "CC0"},
                               raster_path=raster)
 
@@ -328,10 +329,10 @@ def test_table_source_reads_fips_as_text(tmp_path, served, httpserver):
     registry = Registry.model_validate({"layers": {
         **served["registry"].model_dump(include={"layers": {"states"}})["layers"],
         "water_stress": {"sources": [{
-            "id": "usgs_water_use", "protocol": "table", "title": "USGS water use 2015",
-            "url": httpserver.url_for("/water/usco2015.csv"), "format": "csv", "license": "Public domain",
-            "proxy_for": "WRI Aqueduct baseline water stress",
-            "table": {"header": 1, "na_values": ["--"], "text_columns": ["FIPS"]}}]},
+            "id": "usgs_water_use", "layer": "water_stress", "title": "USGS water use 2015",
+            "license": "Public domain", "proxy_for": "WRI Aqueduct baseline water stress",
+            "endpoint": {"protocol": "table", "url": httpserver.url_for("/water/usco2015.csv"), "format": "csv",
+                         "table": {"header": 1, "na_values": ["--"], "text_columns": ["FIPS"]}}}]},
     }})
     store = LayerStore(tmp_path / "store")
     outcomes = refresh(store, states=("NV",), registry=registry, session=make_session(FAST), normalizer=normalize)
@@ -380,9 +381,9 @@ def test_elevation_tiles_are_downloaded_and_mosaicked(tmp_path, httpserver):
         return NormalizedLayer("elevation", {}, raster_path=raw)
 
     registry = Registry.model_validate({"layers": {"elevation": {"default": False, "sources": [{
-        "id": "usgs_3dep", "protocol": "bulk", "title": "USGS 3DEP 1 arc-second",
-        "url_template": httpserver.url_for("/dem/") + "n{lat:02d}w{lon:03d}.tif", "resolution_deg": 0.1,
-        "format": "GeoTIFF tiles", "license": "Public domain"}]}}})
+        "id": "usgs_3dep", "layer": "elevation", "title": "USGS 3DEP 1 arc-second", "license": "Public domain",
+        "endpoint": {"protocol": "bulk", "format": "GeoTIFF tiles", "resolution_deg": 0.1,
+                     "url_template": httpserver.url_for("/dem/") + "n{lat:02d}w{lon:03d}.tif"}}]}}})
     assert refresh(store, states=("NV",), registry=registry, normalizer=normalize) == []  # not a default layer
     outcomes = refresh(store, states=("NV",), registry=registry, normalizer=normalize, layers=["elevation"],
                        session=make_session(FAST))
@@ -400,19 +401,24 @@ def test_registry_override_replaces_a_url(tmp_path, monkeypatch):
     override.write_text("sources:\n  blm_sma:\n    url: https://mirror.example.org/sma/FeatureServer/0\n")
     registry = load_registry(override)
     sma = registry.source("blm_sma")
-    assert sma.resolve_urls(["AZ", "NV"]) == ["https://mirror.example.org/sma/FeatureServer/0"]
-    assert sma.state_urls == {}
-    assert load_registry().source("blm_sma").resolve_urls(["AZ"])[0].startswith("https://gis.blm.gov/azarcgis/")
+    assert sma.endpoint.resolve_urls(["AZ", "NV"]) == ["https://mirror.example.org/sma/FeatureServer/0"]
+    assert sma.endpoint.state_urls == {}
+    packaged = load_registry().source("blm_sma").endpoint
+    assert packaged.resolve_urls(["AZ"])[0].startswith("https://gis.blm.gov/azarcgis/")
     monkeypatch.setenv("GEO_SOURCES", str(override))
-    assert load_registry().source("blm_sma").url == "https://mirror.example.org/sma/FeatureServer/0"
+    assert load_registry().source("blm_sma").endpoint.url == "https://mirror.example.org/sma/FeatureServer/0"
 
 
 @pytest.mark.parametrize("text,message", [
     ("sources:\n  blm_sma:\n    urll: https://x\n", "unknown key 'sources.blm_sma.urll'"),
-    ("sources:\n  no_such_source:\n    url: https://x\n", "source 'no_such_source' is not in endpoints.yaml"),
-    ("layers:\n  states:\n    sources: [{id: s, protocol: ftp, title: t, format: f, license: l, url: u}]\n",
-     "layers.states.sources.0.protocol"),
+    ("sources:\n  no_such_source:\n    url: https://x\n", "key 'sources.no_such_source': 'no_such_source' is not a known source"),
+    ("sources:\n  blm_sma:\n    protocol: ftp\n", "sources.blm_sma.protocol: Input should be 'arcgis'"),
     ("sources:\n  census_states:\n    sha256: abc\n", "sha256 must be 64 hex digits"),
+    ("sources:\n  ne_parks:\n    url: https://x\n", "key 'sources.ne_parks': this source is read from files only"),
+    ("layers:\n  states:\n    sources: [hifld_transmission]\n",
+     "key 'layers.states.sources': 'hifld_transmission' is not a source of layer 'states'"),
+    ("layers:\n  fiber:\n    default: false\n", "key 'layers.fiber': not a layer with sources"),
+    ("layers:\n  states:\n    colour: red\n", "unknown key 'layers.states.colour'"),
     ("sources: [", "not valid YAML"),
 ])
 def test_registry_errors_name_the_file_and_key(tmp_path, text, message):
@@ -427,16 +433,65 @@ def test_registry_errors_name_the_file_and_key(tmp_path, text, message):
     assert str(override) in str(info.value)
 
 
-def test_packaged_registry_covers_the_normaliser_ids():
+def test_the_packaged_registry_is_the_specs():
+    from geo.sources.catalog import LAYERS, SPECS
     from geo.sources.registry import load_registry
 
-    ids = {s.id for entry in load_registry().layers.values() for s in entry.sources}
-    assert ids == {
+    registry = load_registry()
+    assert {s.id for entry in registry.layers.values() for s in entry.sources} == set(SPECS)
+    online = {s.id for layer in registry.layers for s in registry.sources(layer)}
+    assert online == {
         "census_states", "census_counties", "blm_sma", "padus_fee", "blm_nlcs_wilderness", "nps_boundaries",
         "hifld_transmission", "osm_substations", "aqueduct_baseline", "topology_zoo_pops", "census_aiannh",
         "tiger_primary_roads", "ne_interstates", "ne_railroads", "ne_populated_places", "eia_power_plants",
         "usgs_3dep",
     }
+    for layer, entry in LAYERS.items():
+        assert [s.id for s in registry.layers[layer].sources] == [s.id for s in entry.sources]
+        assert registry.layers[layer].mode == entry.mode
+
+
+def test_a_layer_override_chooses_among_its_sources(tmp_path):
+    from geo.sources.registry import load_registry
+
+    override = tmp_path / "layers.yaml"
+    override.write_text("layers:\n  roads: {sources: [ne_interstates], default: false}\n")
+    registry = load_registry(override)
+    assert [s.id for s in registry.sources("roads")] == ["ne_interstates"]
+    assert "roads" not in registry.default_layers()
+
+
+def test_an_override_of_title_and_licence_reaches_the_stored_provenance(tmp_path, served):
+    from geo.sources.registry import load_registry
+
+    override = tmp_path / "mirror.yaml"
+    override.write_text(
+        f"sources:\n  census_states:\n    url: {served['base']}{STATES_ZIP}\n    bbox_filter: false\n"
+        "    title: Census states, our mirror\n    license: CC0 (mirror)\n    vintage: '2018'\n"
+    )
+    registry = load_registry(override)
+    store = LayerStore(tmp_path / "store")
+    outcomes = refresh(store, states=("NV",), registry=registry, session=make_session(FAST), layers=["states"])
+    assert [(o.layer, o.status) for o in outcomes] == [("states", "ok")], outcomes
+    record = store.provenance("states")
+    assert (record.source, record.license, record.vintage) == ("Census states, our mirror", "CC0 (mirror)", "2018")
+    assert record.url == f"{served['base']}{STATES_ZIP}"
+
+
+def test_an_override_of_title_and_licence_reaches_offline_provenance(tmp_path):
+    from geo.sources.registry import load_registry
+
+    folder = tmp_path / "downloads"
+    folder.mkdir()
+    (folder / "cb_2018_us_state_5m.zip").write_bytes(states_zip(tmp_path))
+    override = tmp_path / "titles.yaml"
+    override.write_text("sources:\n  census_states:\n    title: States as we read them\n    license: CC0\n")
+    store = LayerStore(tmp_path / "store")
+    outcomes = refresh(store, states=("NV",), from_dir=folder, registry=load_registry(override), layers=["states"])
+    assert [(o.layer, o.status) for o in outcomes] == [("states", "ok")], outcomes
+    record = store.provenance("states")
+    assert (record.source, record.license) == ("States as we read them", "CC0")
+    assert record.vintage == "2018"  # from the spec, not overridden
 
 
 def test_an_interrupted_refresh_keeps_the_previous_layer_and_resumes(stored, served, lines):

@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from geo.cli.layers import missing_layers, missing_table
 from geo.cli.options import (
     EXIT_BAD_INPUT, EXIT_FETCH_FAILED, configure_logging, store_option, verbosity,
 )
@@ -73,7 +74,7 @@ def summary_table(outcomes: list[RefreshOutcome], *, dry_run: bool) -> Table:
 @click.option("--from", "from_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Read the publishers' files from this directory instead of the network.")
 @click.option("--sources", "sources_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              envvar=ENV_VAR, help=f"YAML file overriding source endpoints (env {ENV_VAR}).")
+              envvar=ENV_VAR, help=f"YAML file overriding sources' addresses, titles or licences (env {ENV_VAR}).")
 @verbosity
 def refresh_command(
     store: Path,
@@ -109,6 +110,9 @@ def refresh_command(
         click.secho(f"error: {exc}", fg="red", err=True)
         raise SystemExit(EXIT_BAD_INPUT) from exc
     console.print(summary_table(outcomes, dry_run=dry_run))
+    missing = [] if dry_run else missing_layers(LayerStore(store).layers())
+    if missing:
+        console.print(missing_table(missing))
     failed = [o.layer for o in outcomes if o.status == "failed"]
     if failed:
         console.print(f"[bold red]{len(failed)} layer(s) failed[/] ({', '.join(failed)}); "

@@ -1,1 +1,1 @@
-"""Public sources of the canonical layers: fetching, offline ingestion and normalisation."""
+"""Public sources of the canonical layers: one spec per source (``layers/``), fetching, offline ingestion."""

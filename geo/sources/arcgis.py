@@ -29,7 +29,9 @@ from shapely.geometry import (
 from shapely.geometry.base import BaseGeometry
 
 from geo.errors import FetchError
+from geo.sources.base import Fetched, FetchRequest
 from geo.sources.http import ResponseCache, get_json
+from geo.sources.spec import Source
 from geo.types import STORE_CRS
 
 log = logging.getLogger(__name__)
@@ -403,3 +405,44 @@ def _combine(frames: list[gpd.GeoDataFrame], url: str) -> gpd.GeoDataFrame:
     out = pd.concat(frames, ignore_index=True)
     log.info("%s: %d features", url, len(out))
     return gpd.GeoDataFrame(out, geometry="geometry", crs=STORE_CRS)
+
+
+def fetch(source: Source, request: FetchRequest) -> Fetched:
+    """Every feature of ``source``'s layers for the requested states (the ``arcgis`` protocol).
+
+    Parameters
+    ----------
+    source
+        A source with an ArcGIS endpoint: one layer, several, or one per state.
+    request
+        The states, area, session, answer cache and progress of this refresh.
+
+    Returns
+    -------
+    Fetched
+        The features of every layer together, and the addresses read.
+    """
+    endpoint = source.endpoint
+    assert endpoint is not None
+    if endpoint.bbox_filter and request.bbox is None:
+        raise FetchError(f"source {source.id!r} needs the states layer to bound its query; refresh `states` first")
+    urls = endpoint.resolve_urls(request.states)
+    if not urls:
+        raise FetchError(f"source {source.id!r} has no service for states {', '.join(request.states)}")
+    report = request.progress("features")
+    fmt: Literal["json", "geojson"] = "json" if endpoint.format == "json" else "geojson"
+    frames, done_before = [], 0
+    for url in urls:
+        if endpoint.layer_name:
+            url = resolve_layer(request.session, url, endpoint.layer_name)
+        base = done_before
+        frame = query_features(
+            request.session, url, where=endpoint.resolve_where(request.states),
+            bbox=request.bbox if endpoint.bbox_filter else None, out_fields=endpoint.out_fields, fmt=fmt,
+            page_size=endpoint.page_size, progress=lambda done, total, base=base: report(base + done, None),
+            cache=request.answers,
+        )
+        done_before += len(frame)
+        frames.append(frame)
+    raw = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=STORE_CRS)
+    return Fetched(raw, " ; ".join(urls))

@@ -20,13 +20,18 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pooch
 import requests
 
-from geo.atomic import replace_folder
-from geo.errors import FetchError
+from geo.atomic import atomic_path, replace_folder
+from geo.errors import ConfigError, FetchError
 from geo.provenance import sha256_file
+from geo.sources.base import Fetched, FetchRequest
+from geo.sources.files import read_vector
+from geo.sources.graphml import read_graphml_nodes
 from geo.sources.http import make_session, request
+from geo.sources.spec import Endpoint, Source
 
 log = logging.getLogger(__name__)
 # pooch announces every download on standard error; this module logs them itself
@@ -180,3 +185,143 @@ def _discard(cache_dir: Path, fname: str | None, url: str) -> None:
     """Remove a cached file that turned out unusable, so the next run downloads it again."""
     name = fname or pooch.utils.unique_file_name(url)
     (cache_dir / name).unlink(missing_ok=True)
+
+
+def fetch(source: Source, request: FetchRequest) -> Fetched:
+    """Download ``source``'s file (or its tiles) and read it (the ``bulk`` protocol).
+
+    Parameters
+    ----------
+    source
+        A source with a bulk endpoint: one file, or ``url_template`` tiles to mosaic.
+    request
+        The states, area, session, download folder and progress of this refresh.
+
+    Returns
+    -------
+    Fetched
+        A GeoDataFrame, a table of GraphML nodes, or a GeoTIFF path; the address read
+        and the file's sha256.
+    """
+    endpoint = source.endpoint
+    assert endpoint is not None
+    if endpoint.url_template is not None:
+        return _tiles(source, request)
+    path, fetched = _download(source, request)
+    if endpoint.format == "graphml":
+        raw: Any = read_graphml_nodes(sorted(path.glob(f"**/{endpoint.member or '*.graphml'}")))
+    else:
+        raw = _read_bulk(endpoint, path, request.bbox if endpoint.bbox_filter else None)
+    return Fetched(raw, fetched.url, fetched.checksum)
+
+
+def fetch_table(source: Source, request: FetchRequest) -> Fetched:
+    """Download ``source``'s CSV or Excel table and read it (the ``table`` protocol).
+
+    Parameters
+    ----------
+    source
+        A source with a table endpoint and its ``table`` section.
+    request
+        The session, download folder and progress of this refresh.
+
+    Returns
+    -------
+    Fetched
+        The table, the address read and the file's sha256.
+    """
+    path, fetched = _download(source, request)
+    assert source.endpoint is not None
+    return Fetched(_read_table(source.endpoint, path), fetched.url, fetched.checksum)
+
+
+def _download(source: Source, request: FetchRequest) -> tuple[Path, Fetched]:
+    endpoint = source.endpoint
+    assert endpoint is not None
+    done = download(endpoint.resolve_urls(request.states)[0], request.cache_dir, known_hash=endpoint.sha256,
+                    unzip=_is_zip(endpoint), session=request.session, progress=request.progress("bytes"),
+                    max_age=request.max_age)
+    return done.path, Fetched(None, done.url, done.sha256)
+
+
+def _tiles(source: Source, request: FetchRequest) -> Fetched:
+    endpoint = source.endpoint
+    assert endpoint is not None and endpoint.resolution_deg is not None
+    if request.bbox is None:
+        raise FetchError(f"source {source.id!r} needs the states layer to choose its tiles")
+    urls = endpoint.resolve_urls(request.states, request.bbox)
+    report = request.progress("tiles")
+    paths = []
+    for done, url in enumerate(urls, start=1):
+        paths.append(download(url, request.cache_dir, session=request.session, max_age=request.max_age).path)
+        report(done, len(urls))
+    mosaic = _mosaic(paths, request.bbox, endpoint.resolution_deg, request.cache_dir / f"{source.id}-mosaic.tif")
+    return Fetched(mosaic, f"{len(urls)} tiles like {urls[0]}")
+
+
+def _is_zip(endpoint: Endpoint) -> bool:
+    return (endpoint.url or "").split("?")[0].lower().endswith(".zip")
+
+
+def _member(folder: Path, pattern: str | None, endpoint: Endpoint) -> Path:
+    if not folder.is_dir():
+        return folder
+    if pattern is None:
+        raise ConfigError(f"{endpoint.url}: the archive needs a `member` naming the file to read")
+    matches = sorted(folder.glob(pattern)) or sorted(folder.glob(f"**/{pattern}"))
+    if not matches:
+        raise FetchError(f"{endpoint.url}: the archive has no {pattern!r}")
+    return matches[0]
+
+
+def _read_bulk(endpoint: Endpoint, path: Path, bbox: tuple[float, float, float, float] | None) -> Any:
+    target = _member(path, endpoint.member, endpoint)
+    if target.suffix.lower() in (".tif", ".tiff"):
+        return target
+    try:
+        frame = read_vector(target, bbox=bbox, columns=endpoint.columns)
+    except FetchError as exc:
+        raise FetchError(f"{endpoint.url}: {exc}") from exc
+    if endpoint.join is not None:
+        table_path = _member(path, endpoint.join.member, endpoint)
+        try:
+            table = pd.read_csv(table_path, usecols=endpoint.join.columns)
+        except (OSError, ValueError) as exc:
+            raise FetchError(f"{endpoint.url}: cannot read {table_path.name}: {exc}") from exc
+        frame = frame.merge(table, on=endpoint.join.key, how="left", validate="many_to_one")
+    return frame
+
+
+def _read_table(endpoint: Endpoint, path: Path) -> pd.DataFrame:
+    spec = endpoint.table
+    assert spec is not None
+    dtype = {c: "string" for c in spec.text_columns}
+    try:
+        if endpoint.format.lower() in ("xls", "xlsx", "excel"):
+            return pd.read_excel(path, sheet_name=spec.sheet or 0, header=spec.header,
+                                 na_values=spec.na_values, dtype=dtype)
+        return pd.read_csv(path, header=spec.header, na_values=spec.na_values, dtype=dtype)
+    except (OSError, ValueError) as exc:
+        raise FetchError(f"{endpoint.url}: cannot read the table: {exc}") from exc
+
+
+def _mosaic(paths: list[Path], bbox: tuple[float, float, float, float], resolution: float, target: Path) -> Path:
+    """Mosaic elevation tiles at ``resolution`` degrees into one GeoTIFF (written atomically)."""
+    import rasterio
+    from rasterio.merge import merge
+
+    sources = [rasterio.open(p) for p in paths]
+    try:
+        array, transform = merge(sources, bounds=bbox, res=resolution, resampling=rasterio.enums.Resampling.average)
+        profile = {
+            "driver": "GTiff", "height": array.shape[1], "width": array.shape[2], "count": 1,
+            "dtype": array.dtype, "crs": sources[0].crs, "transform": transform,
+            "nodata": sources[0].nodata, "compress": "deflate",
+        }
+    finally:
+        for src in sources:
+            src.close()
+    with atomic_path(target) as staging, rasterio.open(staging, "w", **profile) as dst:
+        dst.write(array[:1])
+    return target
+

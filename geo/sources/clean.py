@@ -193,6 +193,26 @@ def clip_region(ctx: NormalizeContext) -> BaseGeometry | None:
     return gpd.GeoSeries([grown], crs=ANALYSIS_CRS).to_crs(STORE_CRS).iloc[0]
 
 
+def area_bbox(ctx: NormalizeContext) -> tuple[float, float, float, float] | None:
+    """The bounds of the requested states grown by ``CLIP_MARGIN_KM``, in EPSG:4326.
+
+    Parameters
+    ----------
+    ctx
+        The request, with the states' boundaries when known.
+
+    Returns
+    -------
+    tuple of float or None
+        ``(west, south, east, north)``, or None before the states are known.
+    """
+    if ctx.state_boundaries is None or ctx.state_boundaries.empty:
+        return None
+    grown = ctx.state_boundaries.to_crs(ANALYSIS_CRS).buffer(CLIP_MARGIN_KM * 1000).to_crs(STORE_CRS)
+    xmin, ymin, xmax, ymax = grown.total_bounds
+    return (float(xmin), float(ymin), float(xmax), float(ymax))
+
+
 def clip_to_region(
     frame: gpd.GeoDataFrame, region: BaseGeometry, kind: GeometryKind
 ) -> tuple[gpd.GeoDataFrame, int]:

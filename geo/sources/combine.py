@@ -62,6 +62,8 @@ def fill_outside_coverage(fine: NormalizedLayer, fill: NormalizedLayer, ctx: Nor
         "proxy_for": fine_p.get("proxy_for") or fill_p.get("proxy_for"),
         "partial": combined_coverage is not None,
         "coarse": f"outside {fine_id}'s area: {fill_p['coarse']}" if fill_p.get("coarse") else None,
+        "limitation": fill_p.get("limitation"),
+        "vintage": "; elsewhere ".join(v for v in (fine_p.get("vintage"), fill_p.get("vintage")) if v) or None,
         "coverage_wkt": combined_coverage,
         "states": list(ctx.states),
         "notes": [
@@ -92,3 +94,47 @@ def _coverage_shares(coverage: Any, fill_coverage_wkt: str | None, ctx: Normaliz
         lines.append(f"{state}: {fine_share:.0%} from the fine source, {fill_share:.0%} filled, "
                      f"{max(0.0, 1 - fine_share - fill_share):.0%} unknown")
     return lines
+
+
+def merge_layers(layer: str, parts: list[NormalizedLayer]) -> NormalizedLayer:
+    """One layer from several normalised sources that each hold part of it (wilderness + national parks).
+
+    Parameters
+    ----------
+    layer
+        The canonical layer the parts belong to.
+    parts
+        The normalised sources, each with its provenance.
+
+    Returns
+    -------
+    NormalizedLayer
+        Every feature of every part, with the sources, addresses and licences joined.
+
+    Raises
+    ------
+    LayerSchemaError
+        When a part is a raster.
+    """
+    frames = [p.frame for p in parts if p.frame is not None]
+    if len(frames) != len(parts):
+        raise LayerSchemaError(f"layer {layer!r}: only vector layers can be merged from several sources")
+    frame = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry=frames[0].geometry.name, crs=STORE_CRS)
+    fields = [p.provenance for p in parts]
+
+    def joined(key: str) -> str:
+        return " + ".join(dict.fromkeys(str(f[key]) for f in fields if f.get(key)))
+
+    merged: dict[str, Any] = {
+        "source": joined("source"),
+        "url": " ; ".join(dict.fromkeys(str(f["url"]) for f in fields if f.get("url"))),
+        "license": joined("license"),
+        "partial": any(f.get("partial", False) for f in fields),
+        "states": fields[0].get("states", []),
+        "notes": [n for f in fields for n in f.get("notes", [])],
+    }
+    proxies = [f["proxy_for"] for f in fields if f.get("proxy_for")]
+    if proxies:
+        merged["proxy_for"] = "; ".join(dict.fromkeys(proxies))
+    return NormalizedLayer(layer=layer, provenance=merged, frame=frame,
+                           notes=[n for p in parts for n in p.notes])

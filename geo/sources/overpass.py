@@ -17,7 +17,9 @@ import requests
 from shapely.geometry import Point
 
 from geo.errors import FetchError
+from geo.sources.base import Fetched, FetchRequest
 from geo.sources.http import ResponseCache, get_json
+from geo.sources.spec import Source
 from geo.types import STORE_CRS
 
 log = logging.getLogger(__name__)
@@ -123,3 +125,27 @@ def _element_row(element: dict[str, Any]) -> dict[str, Any] | None:
     row.update({tag: tags.get(tag) for tag in TAGS})
     row["geometry"] = Point(float(lon), float(lat))
     return row
+
+
+def fetch(source: Source, request: FetchRequest) -> Fetched:
+    """The substations of ``source`` inside the request's area (the ``overpass`` protocol).
+
+    Parameters
+    ----------
+    source
+        A source with an Overpass endpoint.
+    request
+        The area, session, answer cache and progress of this refresh.
+
+    Returns
+    -------
+    Fetched
+        The substations as points, and the interpreter's address.
+    """
+    assert source.endpoint is not None
+    if request.bbox is None:
+        raise FetchError(f"source {source.id!r} needs the states layer to bound its query; refresh `states` first")
+    url = source.endpoint.url or DEFAULT_URL
+    frame = substations(request.session, request.bbox, url=url, progress=request.progress("tiles"),
+                        cache=request.answers)
+    return Fetched(frame, url)
