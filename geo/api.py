@@ -23,7 +23,7 @@ import geo
 from geo.analysis import Analysis, StepCallback, prepare
 from geo.config import Config, load_config
 from geo.demo import build_demo_store
-from geo.query import read_places, score_places
+from geo.query import read_places
 from geo.sensitivity import add_robustness
 from geo.outputs import write_run, write_sites_file as write_sites
 from geo.statesummary import state_summary
@@ -193,7 +193,27 @@ def run_record(analysis: Analysis, sites: gpd.GeoDataFrame, run_id: str, started
 
 def score_points(places: gpd.GeoDataFrame | str | Path, config: Config | None = None,
                  store: LayerStore | str | Path | None = None) -> pd.DataFrame:
-    """Score points or polygons (a GeoDataFrame or a CSV/GeoJSON path) with the same analysis as the sites."""
+    """Score points or polygons (a GeoDataFrame or a CSV/GeoJSON path) with the same analysis as the sites.
+
+    The places are scored from the layers directly (:mod:`geo.pointquery`), without
+    building the grid; each gets a ``status`` (scored, excluded or outside) and a
+    score only where it is scored.
+
+    Parameters
+    ----------
+    places
+        The places, or the file holding them.
+    config, store
+        As for :func:`run`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of :func:`geo.placescores.score_places_from_layers`.
+    """
+    from geo.placescores import score_places_from_layers
+    from geo.pointquery import PointScorer
+
     frame = places if isinstance(places, gpd.GeoDataFrame) else read_places(places)
     config, layer_store = resolve(config, store)
-    return score_places(prepare(config, layer_store), frame)
+    return score_places_from_layers(PointScorer.load(config, layer_store), frame)
