@@ -15,6 +15,11 @@ from pyproj import Transformer
 from scipy import ndimage
 
 
+#: Lines and polygon rings are cut into pieces of at most this many vertices, so that a nearest
+#: query measures a few short pieces rather than whole long lines.
+PIECE_VERTICES = 16
+
+
 class NearestFeature:
     """Exact distances (km) from points to the nearest of a set of geometries, capped.
 
@@ -24,10 +29,21 @@ class NearestFeature:
         Geometries in the points' CRS (metres); points inside a polygon are 0 km from it.
     cap_km
         Distances beyond this are reported as ``cap_km`` (as the raster path caps them).
+
+    Notes
+    -----
+    Lines and polygon boundaries are indexed as short pieces (:data:`PIECE_VERTICES`), so
+    the cost of a query does not grow with the length of the features; the polygons
+    themselves are kept for the test of whether a point lies inside one.
     """
 
     def __init__(self, geometries: np.ndarray, cap_km: float) -> None:
-        self.tree = shapely.STRtree(geometries)
+        geometries = np.asarray(geometries, dtype=object)
+        polygonal = np.isin(shapely.get_type_id(geometries),
+                            [shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON])
+        self.inside = Within(geometries[polygonal]) if polygonal.any() else None
+        outlines = np.where(polygonal, shapely.boundary(geometries), geometries) if len(geometries) else geometries
+        self.tree = shapely.STRtree(_pieces(outlines))
         self.cap_km = cap_km
 
     def distance_km(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -41,7 +57,7 @@ class NearestFeature:
         Returns
         -------
         numpy.ndarray
-            float32 distances; ``cap_km`` where nothing lies within it.
+            float32 distances; ``cap_km`` where nothing lies within it, 0 inside a polygon.
         """
         out = np.full(len(x), self.cap_km, dtype=np.float32)
         if len(self.tree) == 0 or len(x) == 0:
@@ -50,15 +66,33 @@ class NearestFeature:
         (found, _), distance = self.tree.query_nearest(points, max_distance=self.cap_km * 1000.0,
                                                         return_distance=True, all_matches=False)
         out[found] = np.minimum(distance / 1000.0, self.cap_km)
+        if self.inside is not None:
+            out[self.inside.any(x, y)] = 0.0
         return out
 
-    def index_of_nearest(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Row of the nearest geometry to each point (int64), without a distance limit; -1 when there is none."""
-        out = np.full(len(x), -1, dtype=np.int64)
-        if len(self.tree) and len(x):
-            found, index = self.tree.query_nearest(shapely.points(x, y), all_matches=False)
-            out[found] = index
-        return out
+
+def _pieces(geometries: np.ndarray) -> np.ndarray:
+    """Points as they are; lines and rings cut into pieces of at most :data:`PIECE_VERTICES` vertices."""
+    parts = shapely.get_parts(geometries[~shapely.is_empty(geometries)]) if len(geometries) else geometries
+    points = parts[shapely.get_type_id(parts) == shapely.GeometryType.POINT]
+    lines = parts[shapely.get_type_id(parts) != shapely.GeometryType.POINT]
+    if not len(lines):
+        return points
+    coords, owner = shapely.get_coordinates(lines, return_index=True)
+    starts = np.r_[0, np.cumsum(np.bincount(owner, minlength=len(lines)))[:-1]]
+    position = np.arange(len(coords)) - starts[owner]
+    step = PIECE_VERTICES - 1
+    k = position // step
+    # a vertex where one piece ends and the next begins belongs to both
+    shared = (position % step == 0) & (position > 0)
+    span = int(k.max()) + 2
+    key = np.concatenate([owner * span + k, owner[shared] * span + k[shared] - 1])
+    order = np.lexsort((np.concatenate([position, position[shared]]), key))
+    coords, key = np.concatenate([coords, coords[shared]])[order], key[order]
+    _, piece = np.unique(key, return_inverse=True)
+    keep = np.bincount(piece)[piece] >= 2
+    _, piece = np.unique(piece[keep], return_inverse=True)
+    return np.concatenate([points, shapely.linestrings(coords[keep], indices=piece)])
 
 
 class Within:
@@ -69,23 +103,24 @@ class Within:
     geometries
         Geometries in the points' CRS (metres).
     distance_m
-        The buffer: 0 means the point must touch a geometry.
+        The buffer: the geometries are grown by it once, as the raster path grows them,
+        and prepared, so that each test is a fast point-in-polygon test.
     """
 
     def __init__(self, geometries: np.ndarray, distance_m: float = 0.0) -> None:
-        self.tree = shapely.STRtree(geometries)
-        self.distance_m = distance_m
+        grown = shapely.buffer(geometries, distance_m) if distance_m > 0 else np.array(geometries, dtype=object)
+        shapely.prepare(grown)
+        self.geometries = grown
+        self.tree = shapely.STRtree(grown)
 
     def hits(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Pairs (point index, geometry index) of each point and every geometry within reach."""
         if len(self.tree) == 0 or len(x) == 0:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
         points = shapely.points(x, y)
-        if self.distance_m > 0:
-            pairs = self.tree.query(points, predicate="dwithin", distance=self.distance_m)
-        else:
-            pairs = self.tree.query(points, predicate="intersects")
-        return pairs[0], pairs[1]
+        point, geometry = self.tree.query(points)  # bounding boxes first, then the prepared test
+        inside = shapely.intersects(self.geometries[geometry], points[point])
+        return point[inside], geometry[inside]
 
     def any(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Whether each point lies within reach of at least one geometry."""

