@@ -125,10 +125,8 @@ def _rounded(table: pd.DataFrame) -> pd.DataFrame:
     """Floats to 4 decimals (lon/lat to 5), as the site tables round them."""
     out = table.copy()
     for column in out.columns:
-        if column in ("lon", "lat") and pd.api.types.is_float_dtype(out[column]):
-            out[column] = out[column].round(5)
-        elif pd.api.types.is_float_dtype(out[column]):
-            out[column] = out[column].round(4)
+        if pd.api.types.is_float_dtype(out[column]):
+            out[column] = out[column].astype("float64").round(5 if column in ("lon", "lat") else 4)
     return out
 
 

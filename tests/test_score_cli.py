@@ -42,7 +42,22 @@ def test_excluded_and_outside_places_get_no_score_and_keep_the_users_columns(run
     assert out.loc["denver", "status"] == "outside" and pd.isna(out.loc["denver", "score"])
     assert out.loc["denver"].filter(like="_value").isna().all()
     assert "1 scored, 2 on excluded land (no score), 1 outside" in result.output
-    assert "SYNTHETIC DEMO DATA" in result.output and "note transmission: SYNTHETIC demo data" in result.output
+    assert "SYNTHETIC DEMO DATA: these scores are made up" in result.output
+
+
+def test_caveats_of_proxy_and_coarse_layers_are_printed(tiny_store, tmp_path: Path, monkeypatch) -> None:
+    from geo.provenance import Provenance
+
+    monkeypatch.chdir(tmp_path)
+    record = tiny_store.provenance("water_stress").model_dump()
+    proxied = Provenance(**{**record, "synthetic": False, "proxy_for": "WRI Aqueduct baseline water stress"})
+    (tiny_store.root / "water_stress" / (tiny_store.root / "water_stress" / "CURRENT").read_text().strip()
+     / "provenance.json").write_text(proxied.model_dump_json())
+    (tmp_path / "p.csv").write_text("name,lon,lat\nA,-114.0,38.5\n")
+    (tmp_path / "c.yaml").write_text("states: [NV]\nresolution_m: 1000\n")
+    result = CliRunner().invoke(cli, ["score", "--points", "p.csv", "-c", "c.yaml", "--store", str(tiny_store.root)])
+    assert result.exit_code == 0, result.output
+    assert "note water_stress: proxy: WRI Aqueduct baseline water stress" in result.output
 
 
 def test_preview_without_output_is_bounded(runner: CliRunner, tmp_path: Path) -> None:

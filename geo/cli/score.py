@@ -108,6 +108,8 @@ def _print_summary(counts: Counter[str], scorer: PointScorer, quiet: int) -> Non
     if scorer.synthetic:
         click.secho("SYNTHETIC DEMO DATA: these scores are made up and must not be used for decisions",
                     fg="yellow", err=True)
+    if scorer.synthetic and all(p.synthetic for p in scorer.provenance.values()):
+        return  # every layer's caveat would only say the same
     for layer, caveat in scorer.caveats.items():
         click.echo(f"note {layer}: {caveat}", err=True)
 
