@@ -44,7 +44,7 @@ class PointExclusions:
 
     @classmethod
     def build(cls, config: Config, study_area: gpd.GeoDataFrame, layers: dict[str, gpd.GeoDataFrame],
-              ownership_coverage: gpd.GeoSeries | None, elevation: Path | None, slope: Rule,
+              ownership_coverage: gpd.GeoSeries | None, elevation: Path | None, slope: Callable[[], Rule],
               height: Callable[[float], Rule], skipped: list[str]) -> PointExclusions:
         """The exclusions :func:`geo.exclusions.build_exclusions` would apply, as point tests.
 
@@ -55,8 +55,8 @@ class PointExclusions:
         elevation
             The elevation raster, or None when the store has none.
         slope, height
-            Slope (degrees) at points, and a function of the radius (km) giving the height
-            (m) above the basin floor at points: the terrain exclusions compare them to their limits.
+            Give the slope (degrees) at points, and the height (m) above the basin floor
+            within a radius (km) at points: the terrain exclusions compare them to their limits.
 
         Returns
         -------
@@ -89,7 +89,7 @@ class PointExclusions:
                 if exclusion.max_height_above_basin_m is not None:
                     rule = _above(height(exclusion.radius_km), exclusion.max_height_above_basin_m)
                 else:
-                    rule = _above(slope, exclusion.max_slope_deg or 0.0)
+                    rule = _above(slope(), exclusion.max_slope_deg or 0.0)
             else:
                 frame = select_features(exclusion, exclusion.layer, layers[exclusion.layer])
                 rule = Within(frame.geometry.to_numpy(), exclusion.buffer_m).any

@@ -19,9 +19,10 @@ How each kind of criterion is measured at a point:
   that the raster path also resamples (:func:`geo.labour.labour_pool`), computed once
   when the scorer loads; a commute radius is far wider than that surface's cells.
 * ``height_above_basin``: sampled bilinearly from the same 1 km-or-coarser surface the
-  raster path uses (:func:`geo.terrain.height_above_basin_m`), computed once.
+  raster path uses (:func:`geo.terrain.height_above_basin_m`), computed once on loading.
 * ``slope``: central differences one analysis cell apart of the elevation sampled
-  bilinearly, as a grid cell centred on the point would get.
+  bilinearly, as a grid cell centred on the point would get (the elevation raster is
+  read whole on loading: its size, not the number of places, sets that memory).
 
 Exclusions are point-in-polygon tests (with their buffers as ``dwithin`` queries), and
 the terrain exclusions use the same slope and height as the criteria.
@@ -183,42 +184,41 @@ class PointScorer:
 
 
 class _Terrain:
-    """Slope and height above the basin floor at points, from the elevation layer (when it is stored)."""
+    """Slope and height above the basin floor at points, from the elevation layer (read when first asked for)."""
 
     def __init__(self, elevation: Path | None, bounds: tuple[float, float, float, float], resolution: float) -> None:
         self.elevation = elevation
         self.bounds = bounds
         self.resolution = resolution
         self._dem: RasterSampler | None = None
-        self._heights: dict[float, RasterSampler] = {}
+        self._heights: dict[float, Measure] = {}
 
-    def slope(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Slope (degrees) a grid cell centred on each point would get."""
+    def slope(self) -> Measure:
+        """Slope (degrees) a grid cell centred on each point would get; reads the elevation raster whole."""
         if self._dem is None:
             assert self.elevation is not None
             with rasterio.open(self.elevation) as src:
                 values = src.read(1, masked=True).astype(np.float32).filled(np.nan)
                 self._dem = RasterSampler(values, src.transform, src.crs.to_string(), ANALYSIS_CRS)
-        return self._dem.slope_degrees(x, y, self.resolution)
+        dem, spacing = self._dem, self.resolution
+        return lambda x, y: dem.slope_degrees(x, y, spacing)
 
     def height(self, radius_km: float) -> Measure:
         """Height (m) above the lowest ground within ``radius_km``, on the raster path's working surface."""
-        def measure(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-            if radius_km not in self._heights:
-                assert self.elevation is not None
-                cell = max(raster_cell_m(self.elevation), MIN_BASIN_CELL_M, self.resolution)
-                work = Grid.covering(self.bounds, cell)
-                surface = height_above_basin_m(self.elevation, work, radius_km).astype(np.float32)
-                self._heights[radius_km] = RasterSampler(surface, work.transform, work.crs, ANALYSIS_CRS)
-            return self._heights[radius_km].sample(x, y)
-        return measure
+        if radius_km not in self._heights:
+            assert self.elevation is not None
+            cell = max(raster_cell_m(self.elevation), MIN_BASIN_CELL_M, self.resolution)
+            work = Grid.covering(self.bounds, cell)
+            surface = height_above_basin_m(self.elevation, work, radius_km).astype(np.float32)
+            self._heights[radius_km] = RasterSampler(surface, work.transform, work.crs, ANALYSIS_CRS).sample
+        return self._heights[radius_km]
 
 
 def _measure(criterion: Criterion, layers: dict[str, gpd.GeoDataFrame], terrain: _Terrain,
              bounds: tuple[float, float, float, float]) -> Measure:
     """How to take ``criterion``'s raw value at points."""
     if criterion.measure == "slope":
-        return terrain.slope
+        return terrain.slope()
     if criterion.measure == "height_above_basin":
         return terrain.height(criterion.radius_km)
     if criterion.measure == "people_within":
@@ -264,16 +264,10 @@ def _attribute_measure(criterion: Criterion, layers: dict[str, gpd.GeoDataFrame]
 def _labour_measure(criterion: Criterion, layers: dict[str, gpd.GeoDataFrame],
                     bounds: tuple[float, float, float, float]) -> Measure:
     """People within the commute radius, sampled from the surface the raster path resamples."""
-    surface: list[RasterSampler] = []
-
-    def measure(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        if not surface:
-            coarse = Grid.covering(bounds, LABOUR_CELL_M)
-            pool = labour_pool(layers["county_stats"], coarse, radius_km=criterion.radius_km,
-                               urban=layers.get("urban"), places=layers.get("places"), coarse_m=LABOUR_CELL_M)
-            surface.append(RasterSampler(pool.people_within, coarse.transform, coarse.crs, ANALYSIS_CRS))
-        return surface[0].sample(x, y)
-    return measure
+    coarse = Grid.covering(bounds, LABOUR_CELL_M)
+    pool = labour_pool(layers["county_stats"], coarse, radius_km=criterion.radius_km, urban=layers.get("urban"),
+                       places=layers.get("places"), coarse_m=LABOUR_CELL_M)
+    return RasterSampler(pool.people_within, coarse.transform, coarse.crs, ANALYSIS_CRS).sample
 
 
 def _capacity_measure(plants: gpd.GeoDataFrame, radius_km: float) -> Measure:
