@@ -29,8 +29,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_RAW = ROOT.parent / "shared" / "data" / "raw"
-#: Three places: a basin in Nevada, a spot near Delta (Utah) and one west of Phoenix.
-PLACES = {"lon": [-115.0, -112.6, -112.9], "lat": [38.0, 39.3, 33.4]}
+#: Three places: the Dry Lake solar energy zone (NV) and the Tonopah Desert west of Phoenix (AZ), both
+#: BLM land, and downtown Phoenix, which is excluded.
+PLACES = {"lon": [-114.87, -112.95, -112.07], "lat": [36.45, 33.42, 33.45]}
 
 
 class PeakMemory:

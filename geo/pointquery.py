@@ -125,10 +125,10 @@ class PointScorer:
         criteria = _applicable_criteria(config, layers, elevation, skipped)
         if not criteria or sum(config.weights()[c.name] for c in criteria) <= 0:
             raise ConfigError("no criterion with a positive weight has its layers in the store")
-        terrain = _Terrain(elevation, tuple(study_area.total_bounds), config.resolution_m)
+        bounds = tuple(study_area.total_bounds)
+        terrain = _Terrain(elevation, bounds, config.resolution_m)
         exclusions = PointExclusions.build(config, study_area, layers, _coverage(provenance.get("federal_land")),
                                            elevation, terrain.slope, terrain.height, skipped)
-        bounds = tuple(study_area.total_bounds)
         measures = {c.name: _blank_outside_coverage(_measure(c, layers, terrain, bounds), c, provenance)
                     for c in criteria}
         return cls(config, criteria, measures, exclusions, provenance, skipped)
