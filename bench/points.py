@@ -13,6 +13,11 @@ resident memory is sampled with psutil. Prints, side by side from one run:
   number of places since they are read, scored and written in chunks.
 
     python bench/points.py --repeat 3
+
+Measured on the real files (2 shared cores, 30 November 2026): loading 3.2 s; 3 places
+after loading 59 ms (35 ms again), against 33.9 s for the same 3 places through the
+250 m grid; 100,000 places 22.3 s, peak 508 MB; 1,000,000 places 118.9 s, peak 603 MB
+(before: 266 s and 3.4 GB with ``-o -q``, 1,107 s and 8 GB printing the whole table).
 """
 
 from __future__ import annotations
