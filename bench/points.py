@@ -14,10 +14,11 @@ resident memory is sampled with psutil. Prints, side by side from one run:
 
     python bench/points.py --repeat 3
 
-Measured on the real files (2 shared cores, 30 November 2026): loading 3.2 s; 3 places
-after loading 59 ms (35 ms again), against 33.9 s for the same 3 places through the
-250 m grid; 100,000 places 22.3 s, peak 508 MB; 1,000,000 places 118.9 s, peak 603 MB
-(before: 266 s and 3.4 GB with ``-o -q``, 1,107 s and 8 GB printing the whole table).
+Measured on the real files (2 shared cores, 30 November 2026): loading 3.3 s; 3 places
+(two scored, one excluded) 33 ms after loading (25 ms again), against 34.3 s for the
+same 3 places through the 250 m grid; 100,000 places 20-22 s, peak 510 MB; 1,000,000
+places 118.9 s, peak 603 MB (before: 266 s and 3.4 GB with ``-o -q``, 1,107 s and 8 GB
+printing the whole table).
 """
 
 from __future__ import annotations
