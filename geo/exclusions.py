@@ -210,19 +210,44 @@ def _applicable(exclusions: list[Exclusion], layers: Mapping[str, gpd.GeoDataFra
 
 def _exclusion_mask(exclusion: Exclusion, layers: Mapping[str, gpd.GeoDataFrame], grid: Grid,
                     elevation_path: Path | None) -> tuple[np.ndarray, str]:
+    text = describe_exclusion(exclusion, layers, elevation_path)
     if exclusion.layer == "elevation":
         assert elevation_path is not None
         if exclusion.max_height_above_basin_m is not None:
-            limit = exclusion.max_height_above_basin_m
             height = height_above_basin_m(elevation_path, grid, exclusion.radius_km)
-            return np.asarray(height > limit), (
-                f"high ground: more than {limit:g} m above the lowest ground within {exclusion.radius_km:g} km "
-                f"({describe_elevation(elevation_path)}, coarse)")
+            return np.asarray(height > exclusion.max_height_above_basin_m), text
         slope = slope_degrees(elevation_path, grid)
-        return np.asarray(slope > exclusion.max_slope_deg), f"slope steeper than {exclusion.max_slope_deg:g} degrees"
+        return np.asarray(slope > exclusion.max_slope_deg), text
     frame = select_features(exclusion, exclusion.layer, layers[exclusion.layer])
     if exclusion.buffer_m > 0:
         frame = gpd.GeoDataFrame(geometry=frame.geometry.buffer(exclusion.buffer_m), crs=frame.crs)
+    return rasterize_mask(frame, grid), text
+
+
+def describe_exclusion(exclusion: Exclusion, layers: Mapping[str, gpd.GeoDataFrame],
+                       elevation_path: Path | None) -> str:
+    """The words outputs use for the land a configured exclusion removes.
+
+    Parameters
+    ----------
+    exclusion
+        The configured exclusion.
+    layers
+        The loaded layers (the protected layer's designations are named).
+    elevation_path
+        The elevation raster, for the terrain exclusions.
+
+    Returns
+    -------
+    str
+        For example "a town of at least 1,000 people, or within 5,000 m of one".
+    """
+    if exclusion.layer == "elevation":
+        if exclusion.max_height_above_basin_m is not None:
+            assert elevation_path is not None
+            return (f"high ground: more than {exclusion.max_height_above_basin_m:g} m above the lowest ground "
+                    f"within {exclusion.radius_km:g} km ({describe_elevation(elevation_path)}, coarse)")
+        return f"slope steeper than {exclusion.max_slope_deg:g} degrees"
     text = LAYER_NOUNS.get(exclusion.layer, exclusion.layer.replace("_", " "))
     if exclusion.layer == "protected":
         designations = sorted(set(layers["protected"]["designation"].dropna().astype(str)))
@@ -231,4 +256,4 @@ def _exclusion_mask(exclusion: Exclusion, layers: Mapping[str, gpd.GeoDataFrame]
         text += f" of at least {exclusion.min_population:,} people"
     if exclusion.buffer_m:
         text += f", or within {exclusion.buffer_m:,.0f} m of one"
-    return rasterize_mask(frame, grid), text
+    return text

@@ -27,7 +27,9 @@ from geo import __version__
 from geo.analysis import Analysis, StepCallback, prepare
 from geo.config import Config, load_config
 from geo.demo import build_demo_store
-from geo.query import read_places, score_places
+from geo.placescores import score_places_from_layers
+from geo.pointquery import PointScorer
+from geo.query import read_places
 from geo.runmodel import RunRecord, RunResult
 from geo.runs import DEFAULT_RUNS, DocumentWriter, write_run
 from geo.sensitivity import add_robustness
@@ -242,7 +244,7 @@ def _step(on_step: StepCallback | None, name: str) -> None:
 
 def score_points(places: gpd.GeoDataFrame | str | Path, config: Config | None = None,
                  store: LayerStore | str | Path | None = None) -> pd.DataFrame:
-    """Score points or polygons with the same analysis as the sites.
+    """Score points or polygons with the same analysis as the sites, from the layers directly.
 
     Parameters
     ----------
@@ -254,11 +256,12 @@ def score_points(places: gpd.GeoDataFrame | str | Path, config: Config | None = 
     Returns
     -------
     pandas.DataFrame
-        One row per place: its score, sub-scores and raw values, and exclusions.
+        The columns of :func:`geo.placescores.score_places_from_layers`: each place's
+        ``status`` (scored, excluded or outside), and a score only where it is scored.
     """
     frame = places if isinstance(places, gpd.GeoDataFrame) else read_places(places)
     config, layer_store = resolve(config, store)
-    return score_places(prepare(config, layer_store), frame)
+    return score_places_from_layers(PointScorer.load(config, layer_store), frame)
 
 
 __all__ = ["DEFAULT_STORE", "DEMO_STORE", "build_record", "is_synthetic", "open_store", "rank", "resolve", "run",

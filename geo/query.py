@@ -1,13 +1,16 @@
 """Point and parcel queries, and explanations of sites and places.
 
-``score_points`` scores places a user already has in mind with the same analysis
-as the sites; ``explain_site`` and ``explain_location`` say in words why a site
-ranks where it does, or why a place is not a site.
+``read_places`` and ``iter_places`` read the places a user already has in mind;
+``score_places`` scores them on a prepared analysis's grid (validation compares them
+with every cell); ``explain_site`` and ``explain_location`` say in words why a site
+ranks where it does, or why a place is not a site. Scoring places without building
+the grid is :mod:`geo.placescores`.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,40 +43,84 @@ def read_places(path: str | Path) -> gpd.GeoDataFrame:
     InputError
         Naming the file and the column or row at fault.
     """
+    chunks = list(iter_places(path, chunk_rows=None))
+    return chunks[0] if len(chunks) == 1 else pd.concat(chunks)
+
+
+def iter_places(path: str | Path, chunk_rows: int | None = 100_000) -> Iterator[gpd.GeoDataFrame]:
+    """Read places chunk by chunk, so that a file of millions of points never sits in memory whole.
+
+    Parameters
+    ----------
+    path
+        A CSV with longitude and latitude columns (read ``chunk_rows`` rows at a time),
+        or a vector file with a CRS (read whole, then handed out in chunks).
+    chunk_rows
+        Places per chunk; None for one chunk.
+
+    Yields
+    ------
+    geopandas.GeoDataFrame
+        Places in EPSG:4326; the index counts rows of the whole file from 0.
+
+    Raises
+    ------
+    InputError
+        Naming the file and the column or row at fault.
+    """
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file")
-    if path.suffix.lower() == ".csv":
-        try:
-            table = pd.read_csv(path)
-        except (OSError, ValueError) as exc:
-            raise InputError(f"{path}: not a readable CSV: {exc}") from exc
-        lower = {c.lower().strip(): c for c in table.columns}
-        lon = next((lower[n] for n in _LON_NAMES if n in lower), None)
-        lat = next((lower[n] for n in _LAT_NAMES if n in lower), None)
-        if lon is None or lat is None:
-            raise InputError(f"{path}: needs longitude and latitude columns (lon/lat), found {list(table.columns)}")
-        x = pd.to_numeric(table[lon], errors="coerce")
-        y = pd.to_numeric(table[lat], errors="coerce")
-        bad = x.isna() | y.isna() | ~x.between(-180, 180) | ~y.between(-90, 90)
-        if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise InputError(f"{path}: row {row + 2} has an invalid coordinate "
-                             f"({table[lon].iloc[row]!r}, {table[lat].iloc[row]!r})")
-        frame = gpd.GeoDataFrame(table, geometry=gpd.points_from_xy(x, y), crs=STORE_CRS)
-    else:
-        try:
-            frame = gpd.read_file(path)
-        except Exception as exc:  # pyogrio raises its own error types
-            raise InputError(f"{path}: not a readable vector file: {exc}") from exc
-        if frame.crs is None:
-            raise InputError(f"{path}: has no CRS; expected coordinates with a CRS (GeoJSON is EPSG:4326)")
-    if len(frame) == 0:
+    chunks = _csv_chunks(path, chunk_rows) if path.suffix.lower() == ".csv" else _vector_chunks(path, chunk_rows)
+    empty = True
+    for frame in chunks:
+        if len(frame) == 0:
+            continue
+        empty = False
+        missing = (frame.geometry.isna() | frame.geometry.is_empty).to_numpy()
+        if missing.any():
+            raise InputError(f"{path}: row {int(frame.index[np.flatnonzero(missing)[0]]) + 1} has no geometry")
+        yield frame.to_crs(STORE_CRS)
+    if empty:
         raise InputError(f"{path}: holds no places")
-    missing = (frame.geometry.isna() | frame.geometry.is_empty).to_numpy()
-    if missing.any():
-        raise InputError(f"{path}: row {int(np.flatnonzero(missing)[0]) + 1} has no geometry")
-    return frame.to_crs(STORE_CRS)
+
+
+def _csv_chunks(path: Path, chunk_rows: int | None) -> Iterator[gpd.GeoDataFrame]:
+    """Places of a CSV with lon/lat columns, ``chunk_rows`` at a time, each coordinate checked."""
+    try:
+        reader = pd.read_csv(path, chunksize=chunk_rows) if chunk_rows else iter([pd.read_csv(path)])
+        for table in reader:
+            lower = {str(c).lower().strip(): c for c in table.columns}
+            lon = next((lower[n] for n in _LON_NAMES if n in lower), None)
+            lat = next((lower[n] for n in _LAT_NAMES if n in lower), None)
+            if lon is None or lat is None:
+                raise InputError(f"{path}: needs longitude and latitude columns (lon/lat), "
+                                 f"found {list(table.columns)}")
+            x = pd.to_numeric(table[lon], errors="coerce")
+            y = pd.to_numeric(table[lat], errors="coerce")
+            bad = x.isna() | y.isna() | ~x.between(-180, 180) | ~y.between(-90, 90)
+            if bad.any():
+                row = int(np.flatnonzero(bad.to_numpy())[0])
+                raise InputError(f"{path}: row {int(table.index[row]) + 2} has an invalid coordinate "
+                                 f"({table[lon].iloc[row]!r}, {table[lat].iloc[row]!r})")
+            yield gpd.GeoDataFrame(table, geometry=gpd.points_from_xy(x, y), crs=STORE_CRS)
+    except (OSError, ValueError) as exc:
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(f"{path}: not a readable CSV: {exc}") from exc
+
+
+def _vector_chunks(path: Path, chunk_rows: int | None) -> Iterator[gpd.GeoDataFrame]:
+    """Places of a vector file, read whole and handed out ``chunk_rows`` at a time."""
+    try:
+        frame = gpd.read_file(path)
+    except Exception as exc:  # pyogrio raises its own error types
+        raise InputError(f"{path}: not a readable vector file: {exc}") from exc
+    if frame.crs is None:
+        raise InputError(f"{path}: has no CRS; expected coordinates with a CRS (GeoJSON is EPSG:4326)")
+    step = chunk_rows or max(len(frame), 1)
+    for start in range(0, len(frame), step):
+        yield frame.iloc[start:start + step]
 
 
 def score_places(analysis: Analysis, places: gpd.GeoDataFrame) -> pd.DataFrame:

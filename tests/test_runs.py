@@ -84,11 +84,10 @@ def test_disk_full_during_score_keeps_the_previous_file(runner: CliRunner, tmp_p
     (tmp_path / "places.csv").write_text("name,lon,lat\nbasin,-113.92,38.46\n")
     (tmp_path / "scored.csv").write_text("previous\n")
 
-    def half_then_full(frame, path: Path) -> None:
-        path.write_text("half a tab")
+    def full_after_opening(table):  # the temporary file is open and partly written when the disk fills
         _disk_full()
 
-    monkeypatch.setattr("geo.outputs._write_table", half_then_full)
+    monkeypatch.setattr("geo.scorefile._rounded", full_after_opening)
     result = runner.invoke(cli, ["score", "-q", "--points", "places.csv", "-o", "scored.csv"])
     assert result.exit_code == 6, result.output
     assert "scored.csv" in result.output and "No space left on device" in result.output
