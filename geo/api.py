@@ -27,8 +27,8 @@ from geo.query import read_places, score_places
 from geo.sensitivity import add_robustness
 from geo.outputs import write_run, write_sites_file as write_sites
 from geo.statesummary import state_summary
-from geo.sites import describe_sites
-from geo.store import LayerStore
+from geo.sites import data_caveats, describe_sites
+from geo.store import DEFAULT_STORE, LayerStore, resolve_store
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,6 @@ __all__ = [
     "RunResult", "load_config", "open_store", "prepare", "rank", "resolve", "run", "score_points", "write_sites",
 ]
 
-DEFAULT_STORE = Path("data/store")
 DEMO_STORE = Path("data/demo")
 DEFAULT_RUNS = Path("data/runs")
 
@@ -63,18 +62,19 @@ class RunResult:
 
 
 def open_store(path: str | Path | None = None, *, demo_dir: str | Path = DEMO_STORE) -> tuple[LayerStore, bool]:
-    """The layer store at ``path``, or the demo region when that store holds no layers.
+    """The layer store at ``path``; with no ``path``, the default store, or the demo region while it is empty.
 
     Returns the store and whether it is the synthetic demo. The demo store is
-    generated on first use by :mod:`geo.demo`.
+    generated on first use by :mod:`geo.demo`. A store asked for by ``path`` that does
+    not exist or holds no layers is an error (:func:`geo.store.resolve_store`).
     """
-    store = LayerStore(path or DEFAULT_STORE)
-    if store.layers():
+    store = resolve_store(path)
+    if store is not None:
         return store, is_synthetic(store)
     demo = LayerStore(demo_dir)
     if not demo.has("states") or not is_synthetic(demo):
         build_demo_store(demo_dir)
-    log.warning("the store at %s holds no layers: using the SYNTHETIC demo region in %s", store.root, demo.root)
+    log.warning("the store at %s holds no layers: using the SYNTHETIC demo region in %s", DEFAULT_STORE, demo.root)
     return demo, True
 
 
@@ -121,7 +121,7 @@ def run(
 ) -> RunResult:
     """Rank candidate sites and (unless ``runs_dir`` is None) write every output of the run.
 
-    With no store, or an empty one, the synthetic demo region is used and the
+    With no store while the default store is empty, the synthetic demo region is used and the
     configuration's states are narrowed to the demo's. With ``robustness_draws``, the
     site table gains the robustness columns of :func:`geo.sensitivity.add_robustness`
     (share of weight draws in the top N, median rank and rank interval, most sensitive
@@ -196,4 +196,8 @@ def score_points(places: gpd.GeoDataFrame | str | Path, config: Config | None = 
     """Score points or polygons (a GeoDataFrame or a CSV/GeoJSON path) with the same analysis as the sites."""
     frame = places if isinstance(places, gpd.GeoDataFrame) else read_places(places)
     config, layer_store = resolve(config, store)
-    return score_places(prepare(config, layer_store), frame)
+    analysis = prepare(config, layer_store)
+    scores = score_places(analysis, frame)
+    if "caveats" not in scores.columns:  # say on every row when the layers are synthetic, proxies or partial
+        scores["caveats"] = data_caveats(analysis)
+    return scores

@@ -9,8 +9,8 @@ from rich.console import Console
 from rich.table import Table
 
 import geo.api as api
-from geo.cli.options import (config_option, configure_logging, preset_option, states_option, store_option,
-                             verbosity, workers_option)
+from geo.cli.options import (config_option, configure_logging, preset_option, resolution_option, states_option,
+                             store_or_demo_option, top_option, verbosity, workers_option)
 from geo.cli.progress import step_progress
 from geo.config import Config, load_config
 from geo.maps import write_map
@@ -33,9 +33,7 @@ def config_from_options(config_path: Path | None, preset: str | None, states: st
 def analysis_options(func):  # type: ignore[no-untyped-def]
     """Options every ranking command takes."""
     for option in reversed((
-        config_option, preset_option, states_option,
-        click.option("--resolution", type=float, help="Grid cell size in metres (default 250)."),
-        store_option, verbosity,
+        config_option, preset_option, states_option, resolution_option, store_or_demo_option, verbosity,
     )):
         func = option(func)
     return func
@@ -101,7 +99,7 @@ def _fmt(value: float, pattern: str) -> str:
 @analysis_options
 @click.option("--runs-dir", type=click.Path(file_okay=False, path_type=Path), default=api.DEFAULT_RUNS,
               show_default=True, help="Where run folders are written.")
-@click.option("--top", type=int, default=10, show_default=True, help="Sites to print.")
+@top_option(10)
 @click.option("--per-state", type=click.IntRange(min=0), default=3, show_default=True,
               help="Also print the best N sites of each state (0: only the counts).")
 @click.option("--robustness-draws", type=click.IntRange(min=0), default=100, show_default=True,
@@ -131,7 +129,7 @@ def run(config_path: Path | None, preset: str | None, states: str | None, resolu
 
 @click.command()
 @analysis_options
-@click.option("--top", type=int, default=25, show_default=True, help="Sites to print.")
+@top_option(25)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the full table: .csv, .geojson or .parquet.")
 def rank(config_path: Path | None, preset: str | None, states: str | None, resolution: float | None,
