@@ -225,6 +225,8 @@ class LayerStore:
             The folders removed (empty when another write was in progress).
         """
         keep = self.keep_versions if keep is None else keep
+        if keep < 1:
+            raise ValueError(f"keep must be at least 1, got {keep}")
         folder = self.root / layer
         if not folder.is_dir():
             return []
@@ -235,7 +237,8 @@ class LayerStore:
             current = self._current_dir(layer)
             versions = sorted((p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")),
                               key=lambda p: p.name, reverse=True)
-            doomed = [p for p in versions[keep:] if p != current]
+            others = [p for p in versions if p != current]
+            doomed = others[keep - 1:] if current is not None else versions[keep:]
             doomed += [p for p in folder.iterdir() if p.name.startswith(_STAGING_PREFIX)]
             for path in doomed:
                 shutil.rmtree(path, ignore_errors=True)
@@ -273,8 +276,10 @@ class LayerStore:
             )
 
     def _damaged(self, layer: str, path: Path, what: str, exc: Exception) -> StoreError:
+        """The error for a stored file that cannot be read, with how to store the layer again."""
+        reason = " ".join(str(exc).split())
         return StoreError(
-            f"layer {layer!r} at {path} is unreadable: its stored {what} is damaged ({exc}); "
+            f"layer {layer!r} at {path} is unreadable: its stored {what} is damaged ({reason}); "
             f"store the layer again with `geo refresh --store {self.root} --layer {layer}`"
         )
 
