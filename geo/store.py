@@ -132,6 +132,16 @@ class LayerStore:
         A raster is opened and its first and last pixels read, so that a damaged or
         truncated file is reported here rather than deep inside an analysis.
 
+        Parameters
+        ----------
+        layer
+            A layer the store holds.
+
+        Returns
+        -------
+        Path
+            ``data.parquet`` or ``data.tif`` in the current version's folder.
+
         Raises
         ------
         StoreError

@@ -126,7 +126,18 @@ resolution_option = click.option(
 
 
 def top_option(default: int) -> Callable[[F], F]:
-    """``--top N``: how many sites to print, at least one."""
+    """``--top N``: how many sites to print, at least one.
+
+    Parameters
+    ----------
+    default
+        Sites printed when the option is not given.
+
+    Returns
+    -------
+    Callable
+        The click option decorator.
+    """
     return click.option("--top", type=click.IntRange(min=1), default=default, show_default=True,
                         help="Sites to print.")
 

@@ -38,10 +38,26 @@ def load_config(path: str | Path | None = None, *, preset: str | None = None,
                 overrides: dict[str, Any] | None = None) -> Config:
     """Read a configuration: defaults, then a preset, then a YAML file, then ``overrides``.
 
+    Parameters
+    ----------
+    path
+        A UTF-8 YAML file of configuration keys (it may name a ``preset`` itself).
+    preset
+        A park-type preset to start from, one of :data:`PRESETS`.
+    overrides
+        Keys applied last, as the command line's options are.
+
+    Returns
+    -------
+    Config
+        The validated configuration; ``origin`` names the file and preset.
+
     Raises
     ------
     ConfigError
-        Naming the file and the key at fault.
+        Naming the file and the key at fault: an unknown key, a misspelt criterion or
+        exclusion (with the nearest known name), a value out of range or not finite,
+        a name unfit for file names, or a file that is not UTF-8 YAML.
     """
     data: dict[str, Any] = {}
     where = "defaults"
