@@ -40,6 +40,8 @@ def no_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (["score", "--points", "p.csv", "--states", "XX"], "--states", "XX"),
     (["rank", "--top", "-1"], "--top", "-1"),
     (["run", "--top", "0"], "--top", "0"),
+    (["rank", "-o", "sites.xlsx"], "--output", "'.xlsx'"),
+    (["score", "--points", "p.csv", "-o", "scores"], "--output", "without a suffix"),
 ])
 def test_bad_options_are_usage_errors_naming_option_and_value(no_store: Path, args: list[str], option: str,
                                                               value: str) -> None:

@@ -145,3 +145,31 @@ workers_option = click.option(
     "--workers", type=click.IntRange(min=1), default=min(4, os.cpu_count() or 1), show_default=True,
     help="Processes sharing the weight draws (the result does not depend on it).",
 )
+
+
+#: The formats a site or score table can be written in.
+TABLE_SUFFIXES = (".csv", ".geojson", ".parquet")
+
+
+def _check_table_suffix(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    if value is not None and value.suffix.lower() not in TABLE_SUFFIXES:
+        raise click.BadParameter(f"{value}: cannot write {value.suffix or 'a file without a suffix'!r}; "
+                                 f"use {', '.join(TABLE_SUFFIXES)}", ctx=ctx, param=param)
+    return value
+
+
+def table_output_option(help: str) -> Callable[[F], F]:
+    """``-o/--output FILE`` for a table, its format (CSV, GeoJSON, GeoParquet) checked before any work.
+
+    Parameters
+    ----------
+    help
+        The option's help text.
+
+    Returns
+    -------
+    Callable
+        The click option decorator.
+    """
+    return click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+                        callback=_check_table_suffix, help=help)

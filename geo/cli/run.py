@@ -10,7 +10,8 @@ from rich.table import Table
 
 import geo.api as api
 from geo.cli.options import (config_option, configure_logging, preset_option, resolution_option, states_option,
-                             store_or_demo_option, top_option, verbosity, workers_option)
+                             store_or_demo_option, table_output_option, top_option, verbosity,
+                             workers_option)
 from geo.cli.progress import step_progress
 from geo.config import Config, load_config
 from geo.maps import write_map
@@ -130,8 +131,7 @@ def run(config_path: Path | None, preset: str | None, states: str | None, resolu
 @click.command()
 @analysis_options
 @top_option(25)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write the full table: .csv, .geojson or .parquet.")
+@table_output_option("Also write the full table: .csv, .geojson or .parquet.")
 def rank(config_path: Path | None, preset: str | None, states: str | None, resolution: float | None,
          store: Path, verbose: int, quiet: int, top: int, output: Path | None) -> None:
     """Rank candidate sites and print them, without writing a run folder."""

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 import geo.api as api
-from geo.cli.options import configure_logging
+from geo.cli.options import configure_logging, table_output_option
 from geo.cli.run import analysis_options, config_from_options
 from geo.outputs import write_sites_file
 from geo.query import read_places
@@ -21,8 +21,7 @@ console = Console()
 @click.command()
 @click.option("--points", "points_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="CSV with lon/lat columns, or GeoJSON/GPKG of points or polygons.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the scores to a .csv, .geojson or .parquet file.")
+@table_output_option("Write the scores to a .csv, .geojson or .parquet file.")
 @analysis_options
 def score(points_path: Path, output: Path | None, config_path: Path | None, preset: str | None,
           states: str | None, resolution: float | None, store: Path, verbose: int, quiet: int) -> None:
