@@ -332,3 +332,16 @@ def test_a_damaged_provenance_file_is_a_store_error_naming_the_remedy(store: Lay
     (store.root / "transmission" / store.version("transmission") / "provenance.json").write_text("{trunc")
     with pytest.raises(StoreError, match=r"layer 'transmission' at .*provenance.json is unreadable.*geo refresh"):
         store.provenance("transmission")
+
+
+def test_a_store_asked_for_must_exist_and_hold_layers(tmp_path: Path, monkeypatch, store: LayerStore):
+    from geo.store import resolve_store
+
+    assert resolve_store(store.root).root == store.root
+    with pytest.raises(LayerNotFoundError, match=r"no layer store at .*typo: there is no such folder.*geo refresh"):
+        resolve_store(tmp_path / "typo")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(LayerNotFoundError, match=r"no layer store at .*empty: it holds no layers"):
+        resolve_store(tmp_path / "empty")
+    monkeypatch.chdir(tmp_path)  # no data/store here: the caller may use the demo region
+    assert resolve_store(None) is None
