@@ -36,7 +36,7 @@ import geopandas as gpd
 import rasterio
 from rasterio.windows import Window
 
-from geo.errors import LayerNotFoundError, LayerSchemaError, StoreError
+from geo.errors import GeoError, LayerNotFoundError, LayerSchemaError, StoreError
 from geo.provenance import Provenance, sha256_file, utc_now
 from geo.schema import SCHEMAS, schema_for, validate_layer, validate_raster
 
@@ -318,14 +318,26 @@ class LayerStore:
 
     @contextmanager
     def _staging(self, layer: str) -> Iterator[Path]:
-        """A fresh staging folder for a new version of ``layer``, under the layer's shared lock."""
-        with self._lock(layer, exclusive=False):
-            staging = self.root / layer / f"{_STAGING_PREFIX}{uuid.uuid4().hex[:12]}"
-            staging.mkdir()
-            try:
-                yield staging
-            finally:
-                shutil.rmtree(staging, ignore_errors=True)
+        """A fresh staging folder for a new version of ``layer``, under the layer's shared lock.
+
+        A failure of the file system (a full disk, a read-only store) becomes a
+        :class:`StoreError` that says the previous version is kept.
+        """
+        try:
+            with self._lock(layer, exclusive=False):
+                staging = self.root / layer / f"{_STAGING_PREFIX}{uuid.uuid4().hex[:12]}"
+                staging.mkdir()
+                try:
+                    yield staging
+                finally:
+                    shutil.rmtree(staging, ignore_errors=True)
+        except GeoError:
+            raise
+        except OSError as exc:
+            raise StoreError(
+                f"layer {layer!r}: cannot write to the store at {self.root} ({exc}); the previous version is kept. "
+                "Free disk space or make the folder writable, then run the same command again"
+            ) from exc
 
     def _commit(
         self, layer: str, staging: Path, data: Path, count: int, fields: dict[str, Any]

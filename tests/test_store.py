@@ -345,3 +345,21 @@ def test_a_store_asked_for_must_exist_and_hold_layers(tmp_path: Path, monkeypatc
         resolve_store(tmp_path / "empty")
     monkeypatch.chdir(tmp_path)  # no data/store here: the caller may use the demo region
     assert resolve_store(None) is None
+
+
+def test_a_full_disk_is_a_store_error_and_keeps_the_previous_version(store: LayerStore, monkeypatch):
+    import errno
+
+    folder = store.root / "transmission"
+    before = snapshot(folder)
+
+    def full(self, path, **kwargs):
+        Path(path).write_bytes(b"PAR1 half")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(gpd.GeoDataFrame, "to_parquet", full)
+    with pytest.raises(StoreError, match=r"layer 'transmission': cannot write to the store at .*No space left on "
+                                         r"device.*previous version is kept"):
+        store.write("transmission", lines(11), **PROVENANCE)
+    assert_unchanged(before, folder)
+    assert len(store.read("transmission")) == 10
