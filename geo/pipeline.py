@@ -35,18 +35,18 @@ from geo.runs import DEFAULT_RUNS, DocumentWriter, write_run
 from geo.sensitivity import add_robustness
 from geo.sitetable import rank
 from geo.statesummary import state_summary
-from geo.store import LayerStore
+from geo.store import DEFAULT_STORE, LayerStore, resolve_store
 
 log = logging.getLogger(__name__)
 
-DEFAULT_STORE = Path("data/store")
 DEMO_STORE = Path("data/demo")
 
 
 def open_store(path: str | Path | None = None, *, demo_dir: str | Path = DEMO_STORE) -> tuple[LayerStore, bool]:
-    """The layer store at ``path``, or the demo region when that store holds no layers.
+    """The layer store at ``path``; with no ``path``, the default store, or the demo region while it is empty.
 
-    The demo store is generated on first use by :mod:`geo.demo`.
+    The demo store is generated on first use by :mod:`geo.demo`. A store asked for by
+    ``path`` that does not exist or holds no layers is an error (:func:`geo.store.resolve_store`).
 
     Parameters
     ----------
@@ -60,13 +60,13 @@ def open_store(path: str | Path | None = None, *, demo_dir: str | Path = DEMO_ST
     tuple[LayerStore, bool]
         The store and whether it is the synthetic demo.
     """
-    store = LayerStore(path or DEFAULT_STORE)
-    if store.layers():
+    store = resolve_store(path)
+    if store is not None:
         return store, is_synthetic(store)
     demo = LayerStore(demo_dir)
     if not demo.has("states") or not is_synthetic(demo):
         build_demo_store(demo_dir)
-    log.warning("the store at %s holds no layers: using the SYNTHETIC demo region in %s", store.root, demo.root)
+    log.warning("the store at %s holds no layers: using the SYNTHETIC demo region in %s", DEFAULT_STORE, demo.root)
     return demo, True
 
 

@@ -82,7 +82,28 @@ def score_places_from_layers(scorer: PointScorer, places: gpd.GeoDataFrame, firs
     for criterion in scorer.criteria:
         table[f"{criterion.name}_value"] = raw[criterion.name]
         table[f"{criterion.name}_score"] = subscores[criterion.name]
+    table["caveats"] = pd.Categorical([caveat_summary(scorer)] * n)
     return pd.concat([_user_columns(places, table.columns), table], axis=1)
+
+
+def caveat_summary(scorer: PointScorer) -> str:
+    """One short line for every scored row: SYNTHETIC for the demo, else the layers that carry a caveat.
+
+    Parameters
+    ----------
+    scorer
+        The loaded analysis.
+
+    Returns
+    -------
+    str
+        For example "SYNTHETIC demo data", or "caveats on federal_land, fiber (see `geo layers`)";
+        empty when no layer used has one.
+    """
+    if scorer.synthetic:
+        return "SYNTHETIC demo data"
+    names = sorted(scorer.caveats)
+    return f"caveats on {', '.join(names)} (see `geo layers`)" if names else ""
 
 
 def _sample_points(geometries: np.ndarray, resolution: float, first_row: int

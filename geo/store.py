@@ -10,6 +10,14 @@ A write builds a complete new version in a staging folder, validates it, moves i
 into place and only then swaps ``CURRENT`` with an atomic rename. A write that
 fails or is interrupted at any point leaves the previous version, its provenance
 and ``CURRENT`` untouched.
+
+After a successful write the store prunes the layer: it keeps the ``keep_versions``
+newest versions (the current one always) and removes staging folders left behind by
+writes that were killed. Every write holds a shared lock on ``<root>/<layer>/.lock``
+while its staging folder exists, and pruning needs the exclusive lock, so it never
+runs while another process is writing the same layer: it is skipped, and the next
+write does it. The lock is an ``flock``, which the system releases when a process
+dies, even by ``kill -9``.
 """
 
 from __future__ import annotations
@@ -24,16 +32,29 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import rasterio
+from rasterio.windows import Window
 
 from geo.atomic import atomic_write_text, replace_folder
-from geo.errors import LayerNotFoundError, LayerSchemaError, StoreError
+from geo.errors import GeoError, LayerNotFoundError, LayerSchemaError, StoreError
 from geo.provenance import Provenance, sha256_file, utc_now
 from geo.schema import SCHEMAS, schema_for, validate_layer, validate_raster
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: writes work, pruning is never attempted
+    fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
 #: A refresh may not shrink a layer below this share of its previous feature count without ``force``.
 MIN_KEPT_SHARE = 0.5
+#: The store used when none is asked for (no ``--store``, no ``GEO_STORE``).
+DEFAULT_STORE = Path("data/store")
+#: Versions of each layer kept on disk: the current one and the ones before it.
+KEEP_VERSIONS = 3
+_STAGING_PREFIX = ".staging-"
+_LOCK_NAME = ".lock"
 
 
 class LayerStore:
@@ -43,10 +64,15 @@ class LayerStore:
     ----------
     root
         Folder of the store; created on first write.
+    keep_versions
+        Versions of each layer kept after a write, the current one included (at least 1).
     """
 
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    def __init__(self, root: str | os.PathLike[str], *, keep_versions: int = KEEP_VERSIONS) -> None:
+        if keep_versions < 1:
+            raise ValueError(f"keep_versions must be at least 1, got {keep_versions}")
         self.root = Path(root)
+        self.keep_versions = keep_versions
 
     def __repr__(self) -> str:
         return f"LayerStore({str(self.root)!r})"
@@ -67,20 +93,51 @@ class LayerStore:
         try:
             return Provenance.model_validate_json(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise StoreError(f"provenance of layer {layer!r} at {path} is unreadable: {exc}") from exc
+            raise self._damaged(layer, path, "provenance", exc) from exc
 
     def read(self, layer: str) -> gpd.GeoDataFrame:
-        """The current version of a vector layer, validated against its schema."""
+        """The current version of a vector layer, validated against its schema.
+
+        Raises
+        ------
+        StoreError
+            The data file is damaged (truncated, overwritten), naming the layer and file.
+        """
         path = self.data_path(layer)
         try:
             frame = gpd.read_parquet(path)
         except Exception as exc:  # pyarrow raises many types for a damaged file
-            raise StoreError(f"layer {layer!r} at {path} is unreadable: {exc}") from exc
+            raise self._damaged(layer, path, "data", exc) from exc
         return validate_layer(layer, frame, where=str(path))
 
     def data_path(self, layer: str) -> Path:
-        """Path of the current data file of ``layer`` (GeoParquet or GeoTIFF)."""
-        return self._require(layer) / _data_name(layer)
+        """Path of the current data file of ``layer`` (GeoParquet or GeoTIFF).
+
+        A raster is opened and its first and last pixels read, so that a damaged or
+        truncated file is reported here rather than deep inside an analysis.
+
+        Parameters
+        ----------
+        layer
+            A layer the store holds.
+
+        Returns
+        -------
+        Path
+            ``data.parquet`` or ``data.tif`` in the current version's folder.
+
+        Raises
+        ------
+        StoreError
+            The raster is damaged, naming the layer and file.
+        """
+        path = self._require(layer) / _data_name(layer)
+        if schema_for(layer).geometry is None:
+            try:
+                _read_corners(path)
+            except rasterio.errors.RasterioError as exc:
+                raise self._damaged(layer, path, "data", exc) from exc
+        return path
 
     def version(self, layer: str) -> str:
         """The id of the current version of ``layer``."""
@@ -122,7 +179,9 @@ class LayerStore:
         with self._staging(layer) as staging:
             data = staging / _data_name(layer)
             frame.to_parquet(data, index=False, compression="zstd")
-            return self._commit(layer, staging, data, len(frame), provenance)
+            record = self._commit(layer, staging, data, len(frame), provenance)
+        self.prune(layer)
+        return record
 
     def write_raster(
         self, layer: str, source: str | os.PathLike[str], /, **provenance: Any
@@ -136,21 +195,50 @@ class LayerStore:
         with self._staging(layer) as staging:
             data = staging / _data_name(layer)
             shutil.copyfile(source, data)
-            return self._commit(layer, staging, data, 1, provenance)
+            record = self._commit(layer, staging, data, 1, provenance)
+        self.prune(layer)
+        return record
 
-    def prune(self, layer: str, keep: int = 2) -> None:
-        """Remove all but the ``keep`` newest versions of ``layer`` (the current one always stays)."""
-        current = self._current_dir(layer)
+    def prune(self, layer: str, keep: int | None = None) -> list[Path]:
+        """Remove old versions of ``layer`` and staging folders left by interrupted writes.
+
+        Nothing is removed while another process writes ``layer`` (its shared lock is
+        held): pruning is then skipped, and left to the next write.
+
+        Parameters
+        ----------
+        layer
+            The layer to prune.
+        keep
+            Versions to keep, newest first (default ``keep_versions``); the current
+            version always stays.
+
+        Returns
+        -------
+        list of Path
+            The folders removed (empty when another write was in progress).
+        """
+        keep = self.keep_versions if keep is None else keep
+        if keep < 1:
+            raise ValueError(f"keep must be at least 1, got {keep}")
         folder = self.root / layer
-        if current is None:
-            return
-        versions = sorted(
-            (p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")),
-            key=lambda p: p.name,
-        )
-        for old in versions[:-keep] if keep > 0 else versions:
-            if old != current:
-                shutil.rmtree(old, ignore_errors=True)
+        if not folder.is_dir():
+            return []
+        with self._lock(layer, exclusive=True) as locked:
+            if not locked:
+                log.debug("not pruning layer %s: another write is in progress", layer)
+                return []
+            current = self._current_dir(layer)
+            versions = sorted((p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")),
+                              key=lambda p: p.name, reverse=True)
+            others = [p for p in versions if p != current]
+            doomed = others[keep - 1:] if current is not None else versions[keep:]
+            doomed += [p for p in folder.iterdir() if p.name.startswith(_STAGING_PREFIX)]
+            for path in doomed:
+                shutil.rmtree(path, ignore_errors=True)
+        if doomed:
+            log.info("pruned layer %s: removed %s", layer, ", ".join(p.name for p in doomed))
+        return doomed
 
     # -- internals -------------------------------------------------------------------------
 
@@ -181,16 +269,59 @@ class LayerStore:
                 "refusing to replace it (use --force if the drop is real)"
             )
 
+    def _damaged(self, layer: str, path: Path, what: str, exc: Exception) -> StoreError:
+        """The error for a stored file that cannot be read, with how to store the layer again."""
+        reason = " ".join(str(exc).split())
+        return StoreError(
+            f"layer {layer!r} at {path} is unreadable: its stored {what} is damaged ({reason}); "
+            f"store the layer again with `geo refresh --store {self.root} --layer {layer}`"
+        )
+
     @contextmanager
-    def _staging(self, layer: str) -> Iterator[Path]:
+    def _lock(self, layer: str, *, exclusive: bool) -> Iterator[bool]:
+        """Hold the layer's lock: shared (blocking) for a write, exclusive (or nothing) to prune.
+
+        Yields whether the lock is held; an exclusive lock is not waited for.
+        """
+        if fcntl is None:
+            yield not exclusive
+            return
         folder = self.root / layer
         folder.mkdir(parents=True, exist_ok=True)
-        staging = folder / f".staging-{uuid.uuid4().hex[:12]}"
-        staging.mkdir()
+        with open(folder / _LOCK_NAME, "a+b") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB if exclusive else fcntl.LOCK_SH)
+                held = True
+            except BlockingIOError:
+                held = False
+            try:
+                yield held
+            finally:
+                if held:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
+
+    @contextmanager
+    def _staging(self, layer: str) -> Iterator[Path]:
+        """A fresh staging folder for a new version of ``layer``, under the layer's shared lock.
+
+        A failure of the file system (a full disk, a read-only store) becomes a
+        :class:`StoreError` that says the previous version is kept.
+        """
         try:
-            yield staging
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+            with self._lock(layer, exclusive=False):
+                staging = self.root / layer / f"{_STAGING_PREFIX}{uuid.uuid4().hex[:12]}"
+                staging.mkdir()
+                try:
+                    yield staging
+                finally:
+                    shutil.rmtree(staging, ignore_errors=True)
+        except GeoError:
+            raise
+        except OSError as exc:
+            raise StoreError(
+                f"layer {layer!r}: cannot write to the store at {self.root} ({exc}); the previous version is kept. "
+                "Free disk space or make the folder writable, then run the same command again"
+            ) from exc
 
     def _commit(
         self, layer: str, staging: Path, data: Path, count: int, fields: dict[str, Any]
@@ -212,4 +343,47 @@ class LayerStore:
 
 def _data_name(layer: str) -> str:
     return "data.tif" if schema_for(layer).geometry is None else "data.parquet"
+
+
+def _read_corners(path: Path) -> None:
+    """Open a raster and read its first and last pixels: a truncated file fails here."""
+    with rasterio.open(path) as src:
+        src.read(1, window=Window(0, 0, 1, 1))
+        src.read(1, window=Window(src.width - 1, src.height - 1, 1, 1))
+
+
+def resolve_store(path: str | os.PathLike[str] | None) -> LayerStore | None:
+    """The layer store to analyse, or None when the caller may use the demo region instead.
+
+    Parameters
+    ----------
+    path
+        The store asked for (``--store`` or ``GEO_STORE``), or None when none was.
+
+    Returns
+    -------
+    LayerStore or None
+        The store at ``path``; with no ``path``, the default store when it holds
+        layers, else None.
+
+    Raises
+    ------
+    LayerNotFoundError
+        A store was asked for and its folder does not exist or holds no layers: a
+        mistyped path must never silently become the synthetic demo region.
+    """
+    if path is None:
+        store = LayerStore(DEFAULT_STORE)
+        return store if store.layers() else None
+    store = LayerStore(path)
+    if not store.root.is_dir():
+        problem = "there is no such folder"
+    elif not store.layers():
+        problem = "it holds no layers"
+    else:
+        return store
+    raise LayerNotFoundError(
+        f"no layer store at {store.root}: {problem}. Fill it with `geo refresh --store {store.root}`, "
+        "or give neither --store nor GEO_STORE to try the SYNTHETIC demo region"
+    )
 

@@ -66,8 +66,9 @@ def test_presets_change_the_ranking(demo_store) -> None:
     assert list(fab.sites["site_id"][:10]) != list(cable.sites["site_id"][:10])
 
 
-def test_empty_store_falls_back_to_demo(tmp_path) -> None:
-    store, demo = open_store(tmp_path / "empty", demo_dir=tmp_path / "demo")
+def test_empty_default_store_falls_back_to_demo(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)  # no data/store here
+    store, demo = open_store(None, demo_dir=tmp_path / "demo")
     assert demo and store.has("federal_land")
     assert all(p.synthetic for p in store.provenances().values())
 

@@ -230,7 +230,7 @@ def test_the_refresh_summary_lists_the_missing_layers(tmp_path, mirror):
                                          (errno.EROFS, "Read-only file system")])
 def test_a_full_disk_or_read_only_store_is_a_local_write_failure(tmp_path, mirror, monkeypatch, code, reason):
     from geo.cli import cli
-    from geo.cli.options import EXIT_WRITE_FAILED
+    from geo.cli.options import EXIT_STORE
     from geo.store import LayerStore
 
     store = tmp_path / "store"
@@ -242,7 +242,7 @@ def test_a_full_disk_or_read_only_store_is_a_local_write_failure(tmp_path, mirro
 
     monkeypatch.setattr(LayerStore, "write", refuse)
     result = CliRunner(env={"COLUMNS": "250"}).invoke(cli, ["refresh", *refresh_args(store, mirror, "--force")])
-    assert result.exit_code == EXIT_WRITE_FAILED == 6, result.output
+    assert result.exit_code == EXIT_STORE == 6, result.output
     assert reason in result.output and "local problem, not a public source" in result.output
     assert "Run the same command again to resume" not in result.output
     assert snapshot(store / "transmission") == before

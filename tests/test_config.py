@@ -104,3 +104,70 @@ def test_inconsistent_ahp_rejected(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump({"aggregation": {"ahp": {"criteria": names, "matrix": matrix.tolist()}}}))
     with pytest.raises(ConfigError, match="consistency ratio .* exceeds 0.1"):
         load_config(path)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("criteria:\n  transmission: {weight: .inf}\n", "criteria.transmission.weight: Input should be a finite number"),
+    ("criteria:\n  transmission: {weight: .nan}\n", "criteria.transmission.weight: Input should be a finite number"),
+    ("criteria:\n  fiber: {value_function: {kind: logistic, midpoint: .nan, steepness: 0.1}}\n",
+     "criteria.fiber.value_function: midpoint must be a finite number, got nan"),
+    ("criteria:\n  fiber: {value_function: {kind: gaussian, ideal: -.inf, width: 5}}\n",
+     "criteria.fiber.value_function: ideal must be a finite number, got -inf"),
+    ("criteria:\n  fiber: {value_function: {kind: piecewise, points: [[0, 1], [.inf, 0]]}}\n",
+     "criteria.fiber.value_function: points.1.0 must be a finite number, got inf"),
+    ("resolution_m: .nan\n", "resolution_m: Input should be a finite number"),
+    ("exclusions:\n  urban: {buffer_m: .inf}\n", "exclusions.urban.buffer_m: Input should be a finite number"),
+])
+def test_non_finite_numbers_are_named(tmp_path: Path, text: str, expected: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert str(path) in str(err.value)
+    assert expected in str(err.value)
+
+
+def test_a_file_that_is_not_utf8_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("description: caf\u00e9\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match=r"latin1\.yaml: not UTF-8 text \(byte 0xe9 at offset 16\)"):
+        load_config(path)
+
+
+@pytest.mark.parametrize("name", ["../escape", "a/b", "back\\slash", ".hidden", "", "two words", "x" * 65, "<b>"])
+def test_a_name_unfit_for_file_names_is_refused(tmp_path: Path, name: str) -> None:
+    path = tmp_path / "named.yaml"
+    path.write_text(f"name: {name!r}\n")
+    with pytest.raises(ConfigError, match=r"named\.yaml: invalid configuration\n  name: .*cannot name run folders"):
+        load_config(path)
+
+
+@pytest.mark.parametrize("name", ["chip_fab", "thirsty-2", "v1.2", "A"])
+def test_plain_names_are_kept(name: str) -> None:
+    assert load_config(overrides={"name": name}).name == name
+
+
+@pytest.mark.parametrize("key, text, expected", [
+    ("criteria", "criteria:\n  transmision: {weight: 0.3}\n",
+     "criteria.transmision: unknown criterion 'transmision' (did you mean 'transmission'?)"),
+    ("criteria", "preset: chip_fab\ncriteria:\n  labor_pool: {radius_km: 45}\n",
+     "unknown criterion 'labor_pool' (did you mean 'labour_pool'?)"),
+    ("exclusions", "exclusions:\n  protectd: {buffer_m: 500}\n",
+     "exclusions.protectd: unknown exclusion 'protectd' (did you mean 'protected'?)"),
+])
+def test_a_misspelt_name_is_reported_with_the_nearest_known_one(tmp_path: Path, key: str, text: str,
+                                                                 expected: str) -> None:
+    path = tmp_path / "typo.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    message = str(err.value)
+    assert str(path) in message and expected in message
+    assert "Field required" not in message
+
+
+def test_a_complete_new_criterion_is_still_added(tmp_path: Path) -> None:
+    path = tmp_path / "new.yaml"
+    path.write_text("criteria:\n  rail_only: {layers: [rail], weight: 0.1,\n"
+                    "    value_function: {kind: linear, low: 0, high: 50}}\n")
+    assert "rail_only" in load_config(path).weights()

@@ -110,6 +110,6 @@ def test_disk_full_while_writing_the_map_keeps_the_previous_map(runner: CliRunne
 def test_rank_refuses_an_unknown_output_suffix_before_running(runner: CliRunner, monkeypatch) -> None:
     monkeypatch.setattr("geo.api.run", _disk_full)  # never reached
     result = runner.invoke(cli, ["rank", "-o", "out.txt"])
-    assert result.exit_code == 3, result.output
+    assert result.exit_code == 2, result.output
     assert ".csv, .geojson, .parquet" in result.output and "out.txt" in result.output
     assert "Traceback" not in result.output

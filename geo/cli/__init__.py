@@ -7,32 +7,52 @@ import sys
 import click
 
 from geo import __version__
-from geo.cli.options import EXIT_BAD_INPUT, EXIT_FETCH_FAILED, EXIT_NO_DATA, EXIT_WRITE_FAILED
-from geo.errors import (ConfigError, FetchError, GeoError, InputError, LayerNotFoundError, LayerSchemaError,
-                        WriteError)
+from geo.cli.options import EXIT_BAD_INPUT, EXIT_FETCH_FAILED, EXIT_NO_DATA, EXIT_STORE
+from geo.errors import (
+    ConfigError, FetchError, GeoError, InputError, LayerNotFoundError, LayerSchemaError, StoreError, WriteError,
+)
+
+#: The exit code of each error a user can cause, as the README documents them; a subclass
+#: takes the code of its nearest listed ancestor.
+EXIT_CODES: dict[type[GeoError], int] = {
+    ConfigError: EXIT_BAD_INPUT,
+    InputError: EXIT_BAD_INPUT,
+    LayerSchemaError: EXIT_BAD_INPUT,
+    LayerNotFoundError: EXIT_NO_DATA,
+    FetchError: EXIT_FETCH_FAILED,
+    StoreError: EXIT_STORE,
+    WriteError: EXIT_STORE,
+}
+
+
+def exit_code(error: GeoError) -> int:
+    """The documented exit code of ``error`` (1, "unexpected", only for an error class nobody mapped).
+
+    Parameters
+    ----------
+    error
+        An error raised by the package.
+
+    Returns
+    -------
+    int
+        The exit code of the first class in the error's method resolution order that has one.
+    """
+    return next((EXIT_CODES[cls] for cls in type(error).__mro__ if cls in EXIT_CODES), 1)
 
 
 class GeoGroup(click.Group):
-    """A group that turns the package's errors into a message and a meaningful exit code."""
+    """A group that turns the package's errors into a message and their documented exit code.
+
+    Any other exception is a bug and keeps its traceback.
+    """
 
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
-        except (ConfigError, InputError, LayerSchemaError) as exc:
-            _fail(exc, EXIT_BAD_INPUT)
-        except LayerNotFoundError as exc:
-            _fail(exc, EXIT_NO_DATA)
-        except FetchError as exc:
-            _fail(exc, EXIT_FETCH_FAILED)
-        except WriteError as exc:
-            _fail(exc, EXIT_WRITE_FAILED)
         except GeoError as exc:
-            _fail(exc, 1)
-
-
-def _fail(exc: Exception, code: int) -> None:
-    click.secho(f"error: {exc}", fg="red", err=True)
-    sys.exit(code)
+            click.secho(f"error: {exc}", fg="red", err=True)
+            sys.exit(exit_code(exc))
 
 
 @click.group(cls=GeoGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -10,7 +10,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from geo.cli.options import configure_logging, states_option, store_option, verbosity
+from geo.cli.options import configure_logging, resolution_option, states_option, store_or_demo_option, verbosity
 from geo.cli.progress import step_progress
 from geo.config import PRESETS, Config, load_config
 from geo.scenarios import ComparisonResult, compare as compare_scenarios, rank_column
@@ -42,8 +42,8 @@ def scenario_config(spec: str, states: str | None, resolution: float | None) -> 
 @click.option("--top-n", type=click.IntRange(min=1), default=10, show_default=True,
               help="Size of the lists compared.")
 @states_option
-@click.option("--resolution", type=float, help="Grid cell size in metres (default 250).")
-@store_option
+@resolution_option
+@store_or_demo_option
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the comparison: .json (statistics and top sites) or .csv (every site of every scenario).")
 @click.option("--map", "map_path", type=click.Path(dir_okay=False, path_type=Path),

@@ -19,7 +19,7 @@ from geo.errors import ConfigError, LayerSchemaError
 from geo.refresh import RefreshOutcome
 from geo.refresh import refresh as run_refresh
 from geo.sources.registry import ENV_VAR, load_registry
-from geo.store import LayerStore
+from geo.store import KEEP_VERSIONS, LayerStore
 
 DEFAULT_STATES = ("AZ", "NV", "UT")
 _STYLE = {"ok": "green", "failed": "bold red", "skipped": "yellow", "dry-run": "cyan"}
@@ -75,6 +75,9 @@ def summary_table(outcomes: list[RefreshOutcome], *, dry_run: bool) -> Table:
               help="Read the publishers' files from this directory instead of the network.")
 @click.option("--sources", "sources_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               envvar=ENV_VAR, help=f"YAML file overriding sources' addresses, titles or licences (env {ENV_VAR}).")
+@click.option("--keep", type=click.IntRange(min=1), default=KEEP_VERSIONS, show_default=True,
+              envvar="GEO_KEEP_VERSIONS", metavar="N",
+              help="Versions of each refreshed layer to keep, the current one included (env GEO_KEEP_VERSIONS).")
 @verbosity
 def refresh_command(
     store: Path,
@@ -84,6 +87,7 @@ def refresh_command(
     dry_run: bool,
     from_dir: Path | None,
     sources_file: Path | None,
+    keep: int,
     verbose: int,
     quiet: int,
 ) -> None:
@@ -103,7 +107,7 @@ def refresh_command(
             console=Console(stderr=True), transient=False, disable=dry_run or quiet > 0,
         ) as bars:
             outcomes = run_refresh(
-                LayerStore(store), layers=list(layers) or None, states=codes, force=force,
+                LayerStore(store, keep_versions=keep), layers=list(layers) or None, states=codes, force=force,
                 dry_run=dry_run, from_dir=from_dir, registry=registry, progress=_LayerBars(bars),
             )
     except (ConfigError, LayerSchemaError) as exc:  # a bad --states, --layer or sources file

@@ -9,11 +9,11 @@ from rich.console import Console
 from rich.table import Table
 
 import geo.api as api
-from geo.cli.options import (config_option, configure_logging, preset_option, states_option, store_option,
-                             verbosity, workers_option)
+from geo.cli.options import (config_option, configure_logging, preset_option, resolution_option, states_option,
+                             store_or_demo_option, table_output_option, top_option, verbosity,
+                             workers_option)
 from geo.cli.progress import step_progress
 from geo.config import Config, load_config
-from geo.outputs import check_table_path
 from geo.report import REPORT_HTML
 from geo.runs import publish_map
 
@@ -34,9 +34,7 @@ def config_from_options(config_path: Path | None, preset: str | None, states: st
 def analysis_options(func):  # type: ignore[no-untyped-def]
     """Options every ranking command takes."""
     for option in reversed((
-        config_option, preset_option, states_option,
-        click.option("--resolution", type=float, help="Grid cell size in metres (default 250)."),
-        store_option, verbosity,
+        config_option, preset_option, states_option, resolution_option, store_or_demo_option, verbosity,
     )):
         func = option(func)
     return func
@@ -103,7 +101,7 @@ def _fmt(value: float, pattern: str) -> str:
 @analysis_options
 @click.option("--runs-dir", type=click.Path(file_okay=False, path_type=Path), default=api.DEFAULT_RUNS,
               show_default=True, help="Where run folders are written.")
-@click.option("--top", type=int, default=10, show_default=True, help="Sites to print.")
+@top_option(10)
 @click.option("--per-state", type=click.IntRange(min=0), default=3, show_default=True,
               help="Also print the best N sites of each state (0: only the counts).")
 @click.option("--robustness-draws", type=click.IntRange(min=0), default=100, show_default=True,
@@ -130,15 +128,12 @@ def run(config_path: Path | None, preset: str | None, states: str | None, resolu
 
 @click.command()
 @analysis_options
-@click.option("--top", type=int, default=25, show_default=True, help="Sites to print.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write the full table: .csv, .geojson or .parquet.")
+@top_option(25)
+@table_output_option("Also write the full table: .csv, .geojson or .parquet.")
 def rank(config_path: Path | None, preset: str | None, states: str | None, resolution: float | None,
          store: Path, verbose: int, quiet: int, top: int, output: Path | None) -> None:
     """Rank candidate sites and print them, without writing a run folder."""
     configure_logging(verbose, quiet)
-    if output is not None:
-        check_table_path(output)
     config = config_from_options(config_path, preset, states, resolution)
     with step_progress(len(config.criteria) + 6, enabled=quiet == 0) as on_step:
         result = api.run(config, store, runs_dir=None, on_step=on_step)

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 import geo.api as api
-from geo.cli.options import configure_logging
+from geo.cli.options import configure_logging, table_output_option
 from geo.cli.run import analysis_options, config_from_options
 from geo.placescores import EXCLUDED, OUTSIDE, SCORED, score_places_from_layers
 from geo.pointquery import PointScorer
@@ -33,8 +33,7 @@ _LABEL_HINTS = ("id", "name", "label", "site", "place")
 @click.command()
 @click.option("--points", "points_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="CSV with lon/lat columns, or GeoJSON/GPKG of points or polygons.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write every scored place to a .csv, .geojson or .parquet file.")
+@table_output_option("Write every scored place to a .csv, .geojson or .parquet file.")
 @analysis_options
 def score(points_path: Path, output: Path | None, config_path: Path | None, preset: str | None,
           states: str | None, resolution: float | None, store: Path, verbose: int, quiet: int) -> None:

@@ -1,43 +1,33 @@
-"""Run configuration: one validated object, read from YAML, with every default in this module.
+"""The configuration's models: criteria, exclusions, land and site rules, and every default.
 
-A configuration file holds the keys of :class:`Config`. ``criteria`` and
-``exclusions`` may be given either as a full list (replacing the defaults) or as a
-mapping from name to the fields to change (patching the defaults), and
-``preset: chip_fab`` starts from one of the park-type presets in ``geo/presets/``::
-
-    preset: chip_fab
-    states: [NV, UT]
-    criteria:
-      water_stress: {weight: 0.4}
+:class:`Config` is the one validated object a run receives; :mod:`geo.config.loading`
+reads it from defaults, a preset and a YAML file.
 """
 
 from __future__ import annotations
 
-import copy
-from importlib import resources
-from pathlib import Path
+import math
+import re
 from typing import Any, Literal
 
-import numpy as np
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from geo.errors import ConfigError
+from geo.config.ahp import AHP
 from geo.schema import SCHEMAS
 from geo.types import StateCode
 from geo.valuefunctions import Linear, Piecewise, ValueFunction
 
 Measure = Literal["distance", "attribute", "slope", "height_above_basin", "people_within", "capacity_within",
                   "substation_lines"]
-PRESETS = ("fiber_cable_plant", "transformer_plant", "power_module_plant", "chip_fab")
 
-#: Random index of Saaty (1980) for matrices of size n, used by the AHP consistency ratio.
-_RANDOM_INDEX = {1: 0.0, 2: 0.0, 3: 0.58, 4: 0.90, 5: 1.12, 6: 1.24, 7: 1.32, 8: 1.41, 9: 1.45, 10: 1.49}
-MAX_CONSISTENCY_RATIO = 0.1
+#: Grid cell sizes a run accepts, in metres.
+MIN_RESOLUTION_M, MAX_RESOLUTION_M = 30.0, 5000.0
+#: A configuration's name becomes part of run folder and file names: keep it to these characters.
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class Criterion(_Model):
@@ -71,6 +61,14 @@ class Criterion(_Model):
                              "commuting distance, generation nearby, lines at a substation")
     fallback_for: str | None = Field(
         None, description="Apply only when this criterion is not configured or cannot be computed")
+
+    @field_validator("value_function")
+    @classmethod
+    def _finite_parameters(cls, value_function: Any) -> Any:
+        for field, value in _numbers(value_function.model_dump(exclude={"kind"})):
+            if not math.isfinite(value):
+                raise ValueError(f"{field} must be a finite number, got {value}")
+        return value_function
 
     @field_validator("layers")
     @classmethod
@@ -167,47 +165,6 @@ class LandRules(_Model):
             raise ValueError(f"unknown agencies {unknown}; agencies that may hold a site are {', '.join(allowed)}")
         return agencies
 
-
-class AHP(_Model):
-    """Analytic Hierarchy Process: weights from a pairwise comparison matrix (Saaty 1-9 scale)."""
-
-    criteria: list[str] = Field(min_length=2)
-    matrix: list[list[float]]
-
-    @model_validator(mode="after")
-    def _check(self) -> AHP:
-        n = len(self.criteria)
-        if len(self.matrix) != n or any(len(row) != n for row in self.matrix):
-            raise ValueError(f"ahp: the matrix must be {n}x{n}, one row and column per criterion")
-        m = np.asarray(self.matrix, dtype=float)
-        if (m <= 0).any():
-            raise ValueError("ahp: every matrix entry must be positive")
-        if not np.allclose(m * m.T, 1.0, rtol=1e-2):
-            raise ValueError("ahp: the matrix must be reciprocal (a[j][i] = 1 / a[i][j])")
-        cr = ahp_weights(m)[1]
-        if cr > MAX_CONSISTENCY_RATIO:
-            raise ValueError(
-                f"ahp: consistency ratio {cr:.3f} exceeds {MAX_CONSISTENCY_RATIO}; "
-                "revise the pairwise judgements"
-            )
-        return self
-
-    def weights(self) -> tuple[dict[str, float], float]:
-        """Weights by criterion name, and the consistency ratio."""
-        w, cr = ahp_weights(np.asarray(self.matrix, dtype=float))
-        return dict(zip(self.criteria, w.tolist())), cr
-
-
-def ahp_weights(matrix: np.ndarray) -> tuple[np.ndarray, float]:
-    """Principal-eigenvector weights of a pairwise matrix and its consistency ratio (Saaty)."""
-    eigenvalues, eigenvectors = np.linalg.eig(matrix)
-    k = int(np.argmax(eigenvalues.real))
-    weights = np.abs(eigenvectors[:, k].real)
-    weights = weights / weights.sum()
-    n = matrix.shape[0]
-    ci = (eigenvalues[k].real - n) / (n - 1) if n > 1 else 0.0
-    ri = _RANDOM_INDEX.get(n, 1.49)
-    return weights, (ci / ri if ri > 0 else 0.0)
 
 
 class Aggregation(_Model):
@@ -329,15 +286,23 @@ class Config(_Model):
 
     _origin: str = PrivateAttr("defaults")
 
-    name: str = "default"
+    name: str = Field("default", description="Short name, part of run folder and file names")
     description: str = "Balanced weights for a general AI-infrastructure manufacturing park"
     states: list[StateCode] = Field(default_factory=lambda: ["AZ", "NV", "UT"], min_length=1)
-    resolution_m: float = Field(250.0, ge=30, le=5000)
+    resolution_m: float = Field(250.0, ge=MIN_RESOLUTION_M, le=MAX_RESOLUTION_M)
     land: LandRules = Field(default_factory=LandRules)
     exclusions: list[Exclusion] = Field(default_factory=_default_exclusions)
     criteria: list[Criterion] = Field(default_factory=_default_criteria, min_length=1)
     aggregation: Aggregation = Field(default_factory=Aggregation)
     sites: SiteRules = Field(default_factory=SiteRules)
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, name: str) -> str:
+        if not NAME_PATTERN.fullmatch(name):
+            raise ValueError(f"{name!r} cannot name run folders and files: use at most 64 letters, digits, '_', "
+                             "'-' and '.', starting with a letter or digit (put prose in 'description')")
+        return name
 
     @model_validator(mode="after")
     def _check(self) -> Config:
@@ -368,100 +333,18 @@ class Config(_Model):
         return {c.name: c.weight / total for c in self.criteria}
 
 
-def load_config(path: str | Path | None = None, *, preset: str | None = None,
-                overrides: dict[str, Any] | None = None) -> Config:
-    """Read a configuration: defaults, then a preset, then a YAML file, then ``overrides``.
-
-    Raises
-    ------
-    ConfigError
-        Naming the file and the key at fault.
-    """
-    data: dict[str, Any] = {}
-    where = "defaults"
-    if path is not None:
-        where = str(path)
-        try:
-            loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"{path}: cannot read configuration: {exc}") from exc
-        if not isinstance(loaded, dict):
-            raise ConfigError(f"{path}: a configuration must be a mapping of keys, got {type(loaded).__name__}")
-        data = loaded
-    preset = data.pop("preset", None) if preset is None else preset
-    base = Config().model_dump(mode="json")
-    if preset is not None:
-        base = _merge(base, _preset_data(preset), f"preset {preset}")
-        where = f"{where} (preset {preset})"
-    base = _merge(base, data, where)
-    if overrides:
-        base = _merge(base, overrides, "command-line options")
-    try:
-        config = Config.model_validate(base)
-    except ValidationError as exc:
-        raise ConfigError(_describe(exc, where, base)) from None
-    config._origin = where
-    return config
 
 
-def _preset_data(name: str) -> dict[str, Any]:
-    if name not in PRESETS:
-        raise ConfigError(f"unknown preset {name!r}; presets are: {', '.join(PRESETS)}")
-    text = resources.files("geo.presets").joinpath(f"{name}.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)
-
-
-def _merge(base: dict[str, Any], patch: dict[str, Any], where: str) -> dict[str, Any]:
-    """Apply ``patch`` to ``base``; named lists (criteria, exclusions) may be patched by name."""
-    out = copy.deepcopy(base)
-    for key, value in patch.items():
-        if key in ("criteria", "exclusions") and isinstance(value, dict):
-            out[key] = _patch_named(out.get(key, []), value, key, where)
-        elif isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value, where)
-        else:
-            out[key] = value
-    return out
-
-
-def _patch_named(items: list[dict[str, Any]], patch: dict[str, Any], key: str, where: str) -> list[dict[str, Any]]:
-    by_name = {item["name"]: item for item in items}
-    for name, fields in patch.items():
-        if fields is None:  # `name: null` drops the entry
-            by_name.pop(name, None)
-            continue
-        if not isinstance(fields, dict):
-            raise ConfigError(f"{where}: {key}.{name} must be a mapping of fields")
-        if name in by_name:
-            merged = {**by_name[name], **fields}
-            if "value_function" in fields:
-                merged["value_function"] = fields["value_function"]
-            by_name[name] = merged
-        else:
-            by_name[name] = {"name": name, **fields}
-    return list(by_name.values())
-
-
-def _describe(exc: ValidationError, where: str, data: dict[str, Any]) -> str:
-    """One line per problem, naming list entries by their ``name`` rather than their index."""
-    lines = [f"{where}: invalid configuration"]
-    for err in exc.errors():
-        parts, node = [], data
-        for part in err["loc"]:
-            if isinstance(part, int) and isinstance(node, list) and part < len(node):
-                node = node[part]
-                parts.append(str(node.get("name", part)) if isinstance(node, dict) else str(part))
-            else:
-                node = node.get(part) if isinstance(node, dict) else None
-                parts.append(str(part))
-        loc = ".".join(parts)
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key"
-        lines.append(f"  {loc or '(top level)'}: {msg}")
-    return "\n".join(lines)
-
-
-def config_yaml(config: Config) -> str:
-    """The configuration as YAML, for run records and `geo config --show`."""
-    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
+def _numbers(value: Any, where: str = "") -> list[tuple[str, float]]:
+    """Every number inside a dumped model, with its dotted field name (list items by index)."""
+    if isinstance(value, bool):
+        return []
+    if isinstance(value, int | float):
+        return [(where, float(value))]
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list | tuple):
+        items = enumerate(value)
+    else:
+        return []
+    return [found for key, item in items for found in _numbers(item, f"{where}.{key}" if where else str(key))]
