@@ -28,6 +28,7 @@ from geo.exclusions import ExclusionMap, build_exclusions
 from geo.grid import Grid, rasterize_mask
 from geo.terrain import describe_elevation, slope_supported
 from geo.provenance import Provenance
+from geo.rastercache import RunRasters
 from geo.sites import buildable_core, find_sites
 from geo.store import LayerStore
 from geo.types import ANALYSIS_CRS
@@ -152,17 +153,20 @@ def prepare(config: Config, store: LayerStore, *, on_step: StepCallback | None =
     if not criteria or sum(config.weights()[c.name] for c in criteria) <= 0:
         raise ConfigError("no criterion with a positive weight has its layers in the store")
 
+    rasters = RunRasters(grid, elevation)  # each distance or terrain raster once, whoever asks for it
     with step("exclusions"):
         coverage = _coverage(provenance.get("federal_land"))
         exclusions = build_exclusions(
             config, study_area, layers, grid,
-            ownership_coverage=coverage, elevation_path=elevation, skipped=skipped,
+            ownership_coverage=coverage, elevation_path=elevation, skipped=skipped, rasters=rasters,
         )
     raw: dict[str, np.ndarray] = {}
     for criterion in criteria:
         with step(f"criterion {criterion.name}"):
-            raw[criterion.name] = criterion_raw(criterion, layers, grid, elevation)
-            _blank_outside_coverage(raw[criterion.name], criterion, provenance, grid)
+            values = criterion_raw(criterion, layers, grid, elevation, rasters=rasters)
+            raw[criterion.name] = _blank_outside_coverage(values, criterion, provenance, grid)
+    log.info("rasters computed and reused: %s", rasters.computed)
+    del rasters
     with step("sub-scores"):
         eligible = np.flatnonzero(exclusions.eligible)
         subscores = {c.name: _subscores(c, raw[c.name].ravel(), eligible) for c in criteria}
@@ -309,10 +313,12 @@ def _coverage(record: Provenance | None) -> gpd.GeoSeries | None:
 
 
 def _blank_outside_coverage(raw: np.ndarray, criterion: Criterion, provenance: Mapping[str, Provenance],
-                            grid: Grid) -> None:
-    """Set raw values to NaN where a criterion's only layer says it has no data."""
+                            grid: Grid) -> np.ndarray:
+    """Raw values set to NaN where a criterion's only layer says it has no data (a copy if ``raw`` is shared)."""
     if len(criterion.layers) != 1:
-        return
+        return raw
     coverage = _coverage(provenance.get(criterion.layers[0]))
     if coverage is not None:
+        raw = raw if raw.flags.writeable else raw.copy()
         raw[~rasterize_mask(gpd.GeoDataFrame(geometry=coverage), grid)] = np.nan
+    return raw
