@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from geo.aggregate import aggregate
 from geo.sites import label_stats
 
 if TYPE_CHECKING:
@@ -26,6 +25,10 @@ if TYPE_CHECKING:
 
 class SiteReranker:
     """Ranks of a run's own sites under new weights, from the sub-scores of their cells.
+
+    Cell scores are those of :func:`geo.aggregate.aggregate` (weights renormalised over the
+    known sub-scores of each cell; weighted sum or weighted geometric mean), and a site's
+    score is their mean, as in the site table.
 
     Parameters
     ----------
@@ -43,9 +46,19 @@ class SiteReranker:
         on_eligible = base_labels.ravel()[analysis.eligible]
         in_site = on_eligible > 0
         self._site_of = on_eligible[in_site].astype(np.int64)
-        self._subscores = {name: values[in_site] for name, values in analysis.subscores.items()}
         self._sizes = np.bincount(self._site_of, minlength=self.n_sites + 1)[1:]
-        self._method = analysis.config.aggregation.method
+        self._product = analysis.config.aggregation.method == "weighted_product"
+        self._names = list(analysis.subscores)
+        terms = np.empty((self._site_of.size, len(self._names)), dtype=np.float32)
+        for j, name in enumerate(self._names):
+            terms[:, j] = analysis.subscores[name][in_site]
+        self._known = (~np.isnan(terms)).astype(np.float32)
+        if self._product:  # the weighted geometric mean is a weighted sum of logarithms
+            with np.errstate(divide="ignore", invalid="ignore"):
+                np.log(np.maximum(terms, 0, out=terms), out=terms)
+            terms[np.isneginf(terms)] = np.finfo(np.float32).min
+        terms[self._known == 0] = 0.0
+        self._terms = terms
 
     def scores(self, weights: Mapping[str, float]) -> np.ndarray:
         """Each base site's score under ``weights``: the mean of its cells' aggregated scores (float64).
@@ -53,16 +66,30 @@ class SiteReranker:
         Parameters
         ----------
         weights
-            Weight of each criterion (renormalised per cell as in the analysis).
+            Weight of each criterion (renormalised per cell over the known sub-scores, as
+            :func:`geo.aggregate.aggregate` does).
 
         Returns
         -------
         numpy.ndarray
             One score per base site, in row order; NaN for a site with no known score.
+
+        Notes
+        -----
+        The sub-scores of the sites' cells are held as one (cells x criteria) float32
+        matrix, so a set of weights costs two matrix-vector products and a ``bincount``.
         """
+        w = np.array([max(weights.get(name, 0.0), 0.0) for name in self._names], dtype=np.float32)
+        if not (w > 0).any():
+            raise ValueError("re-ranking: no criterion has a positive weight")
         if self.n_sites == 0 or self._site_of.size == 0:
             return np.full(self.n_sites, np.nan)
-        return label_stats(self._site_of, aggregate(self._subscores, weights, self._method), self.n_sites)
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            cell = (self._terms @ w) / (self._known @ w)
+            if self._product:
+                np.exp(cell, out=cell)
+        np.clip(cell, 0, 1, out=cell)
+        return label_stats(self._site_of, cell, self.n_sites)
 
     def ranks(self, weights: Mapping[str, float]) -> tuple[np.ndarray, int]:
         """Rank of each base site under ``weights`` (1 = best), and the number of sites ranked.

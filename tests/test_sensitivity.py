@@ -264,3 +264,21 @@ def test_cli_chooses_the_method_and_rejects_a_silent_scheduler(tmp_path, demo_st
         port = sock.getsockname()[1]
     failed = runner.invoke(cli, args, env={"GEO_DASK_SCHEDULER": f"tcp://127.0.0.1:{port}"})
     assert failed.exit_code == 3 and f"tcp://127.0.0.1:{port}" in failed.output and "did not answer" in failed.output
+
+
+@pytest.mark.parametrize("method", ["weighted_sum", "weighted_product"])
+def test_reranked_scores_are_the_means_of_the_aggregated_cell_scores(method: str) -> None:
+    from geo.sites import label_stats
+
+    values = {"A": {"a": 0.9, "b": np.nan, "c": 0.6}, "B": {"a": 0.7, "b": 0.8, "c": 0.0},
+              "C": {"a": 0.6, "b": 0.9, "c": 0.8}}
+    result = make_result(values, {"a": 0.5, "b": 0.3, "c": 0.2})
+    analysis = result.analysis
+    analysis.config = analysis.config.model_copy(
+        update={"aggregation": analysis.config.aggregation.model_copy(update={"method": method})})
+    labels = site_labels(result.sites, analysis)
+    reranker = SiteReranker(analysis, labels)
+    for weights in ({"a": 0.5, "b": 0.3, "c": 0.2}, {"a": 0.1, "b": 0.1, "c": 0.8}, {"a": 0.0, "b": 1.0, "c": 0.0}):
+        cells = analysis.cell_scores(weights, method)
+        expected = label_stats(labels.ravel(), cells, len(result.sites))
+        assert np.allclose(reranker.scores(weights), expected, rtol=1e-6, equal_nan=True)
