@@ -87,17 +87,18 @@ class Analysis:
         Only the bounding window of the eligible cells is searched, so the cost follows
         the land that can hold sites rather than the whole grid.
         """
-        labels = np.zeros(self.grid.shape, dtype=np.int32)
         if self.eligible.size == 0:
-            return labels
+            return np.zeros(self.grid.shape, dtype=np.int32)
         window, local_index = self._eligible_window
         height, width = window[0].stop - window[0].start, window[1].stop - window[1].start
         suitable = np.zeros((height, width), dtype=bool)
         with np.errstate(invalid="ignore"):
             suitable.ravel()[local_index[cell_scores >= self.config.sites.min_cell_score]] = True
         rules = self.config.sites
-        labels[window] = find_sites(buildable_core(suitable, self.grid.resolution, rules.min_core_width_m),
-                                    self.grid, rules)
+        found = find_sites(buildable_core(suitable, self.grid.resolution, rules.min_core_width_m), self.grid, rules)
+        del suitable
+        labels = np.zeros(self.grid.shape, dtype=np.int32)  # allocated only now: the site search peaks first
+        labels[window] = found
         return labels
 
     @cached_property
