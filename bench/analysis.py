@@ -46,28 +46,7 @@ def child_analysis(store_dir: str, resolution: float) -> dict:
     timings = dict(analysis.timings, sites=time.perf_counter() - sites_start)
     return {"timings": timings, "total_s": time.perf_counter() - start, "sites": len(sites),
             "cells": analysis.grid.width * analysis.grid.height, "peak_mb": _peak_mb(),
-            "rasters": _raster_counts()}
-
-
-#: Rasters computed and reused during the analysis, counted by :class:`geo.rastercache.RunRasters`.
-_COUNTS: dict[str, int] = {}
-
-
-def _raster_counts() -> dict[str, int]:
-    return dict(_COUNTS)
-
-
-def _count_rasters() -> None:
-    """Record what each run's raster cache computed and reused (its ``computed`` counts)."""
-    import geo.rastercache as rastercache
-
-    original = rastercache.RunRasters._count
-
-    def counting(self, what: str) -> None:  # type: ignore[no-untyped-def]
-        original(self, what)
-        _COUNTS[what] = _COUNTS.get(what, 0) + 1
-
-    rastercache.RunRasters._count = counting  # type: ignore[method-assign]
+            "rasters": analysis.raster_counts}
 
 
 def child_atlite(store_dir: str) -> dict:
@@ -112,8 +91,6 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         kind, store_dir, *rest = args.child
-        if kind == "analysis":
-            _count_rasters()
         result = child_analysis(store_dir, float(rest[0])) if kind == "analysis" else child_atlite(store_dir)
         print(json.dumps(result))
         return

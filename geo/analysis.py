@@ -60,6 +60,8 @@ class Analysis:
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     terrain: str = "no terrain measure"
+    #: How many distance and terrain rasters the run computed, and how many times it reused one.
+    raster_counts: dict[str, int] = field(default_factory=dict)
 
     @property
     def weights(self) -> dict[str, float]:
@@ -167,6 +169,7 @@ def prepare(config: Config, store: LayerStore, *, on_step: StepCallback | None =
             values = criterion_raw(criterion, layers, grid, elevation, rasters=rasters)
             raw[criterion.name] = _blank_outside_coverage(values, criterion, provenance, grid)
     log.info("rasters computed and reused: %s", rasters.computed)
+    raster_counts = rasters.computed
     del rasters
     with step("sub-scores"):
         eligible = np.flatnonzero(exclusions.eligible)
@@ -175,7 +178,7 @@ def prepare(config: Config, store: LayerStore, *, on_step: StepCallback | None =
         config=config, grid=grid, exclusions=exclusions, criteria=criteria, raw=raw, layers=layers,
         provenance=provenance, eligible=eligible,
         subscores=subscores, skipped=skipped, warnings=_shared_sources(criteria, provenance), timings=timings,
-        terrain=_terrain_note(config, criteria, exclusions, elevation),
+        terrain=_terrain_note(config, criteria, exclusions, elevation), raster_counts=raster_counts,
     )
 
 

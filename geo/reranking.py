@@ -52,13 +52,33 @@ class SiteReranker:
         terms = np.empty((self._site_of.size, len(self._names)), dtype=np.float32)
         for j, name in enumerate(self._names):
             terms[:, j] = analysis.subscores[name][in_site]
-        self._known = (~np.isnan(terms)).astype(np.float32)
+        known = ~np.isnan(terms)
         if self._product:  # the weighted geometric mean is a weighted sum of logarithms
             with np.errstate(divide="ignore", invalid="ignore"):
                 np.log(np.maximum(terms, 0, out=terms), out=terms)
             terms[np.isneginf(terms)] = np.finfo(np.float32).min
-        terms[self._known == 0] = 0.0
-        self._terms = terms
+        terms[~known] = 0.0
+        if self._product:  # a per-cell exponential: keep the cells
+            self._terms, self._known = terms, known.astype(np.float32)
+        else:
+            self._pattern_sums(terms, known)
+
+    def _pattern_sums(self, terms: np.ndarray, known: np.ndarray) -> None:
+        """Per site and pattern of known criteria: cell count and sub-score sums.
+
+        A weighted sum renormalised over the known criteria is linear within one pattern
+        (its denominator is the same for every cell), so a site's mean score is a sum over
+        its patterns of (sums . w) / (pattern . w), divided by its cells whose score is known.
+        """
+        codes = known.astype(np.int64) @ (1 << np.arange(known.shape[1], dtype=np.int64))
+        patterns, pattern_of = np.unique(codes, return_inverse=True)
+        groups = self.n_sites + 1
+        group = pattern_of.ravel() * groups + self._site_of
+        size = len(patterns) * groups
+        self._patterns = ((patterns[:, None] >> np.arange(known.shape[1])) & 1).astype(np.float64)
+        self._counts = np.bincount(group, minlength=size).reshape(len(patterns), groups)[:, 1:]
+        self._sums = np.stack([np.bincount(group, weights=terms[:, j], minlength=size)
+                               for j in range(terms.shape[1])], axis=-1).reshape(len(patterns), groups, -1)[:, 1:]
 
     def scores(self, weights: Mapping[str, float]) -> np.ndarray:
         """Each base site's score under ``weights``: the mean of its cells' aggregated scores (float64).
@@ -76,18 +96,23 @@ class SiteReranker:
 
         Notes
         -----
-        The sub-scores of the sites' cells are held as one (cells x criteria) float32
-        matrix, so a set of weights costs two matrix-vector products and a ``bincount``.
+        For a weighted sum the cost of a set of weights does not depend on the sites' size:
+        sub-score sums per site and pattern of known criteria are taken once. For a weighted
+        product the sub-scores of the sites' cells are held as one (cells x criteria) float32
+        matrix, and a set of weights costs two matrix-vector products and a ``bincount``.
         """
-        w = np.array([max(weights.get(name, 0.0), 0.0) for name in self._names], dtype=np.float32)
+        w = np.array([max(weights.get(name, 0.0), 0.0) for name in self._names], dtype=np.float64)
         if not (w > 0).any():
             raise ValueError("re-ranking: no criterion has a positive weight")
         if self.n_sites == 0 or self._site_of.size == 0:
             return np.full(self.n_sites, np.nan)
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            cell = (self._terms @ w) / (self._known @ w)
-            if self._product:
-                np.exp(cell, out=cell)
+            if not self._product:
+                scored = self._patterns @ w > 0          # patterns with a known weighted criterion
+                pattern_weight = self._patterns[scored] @ w
+                totals = (self._sums[scored] @ w / pattern_weight[:, None]).sum(axis=0)
+                return totals / self._counts[scored].sum(axis=0)
+            cell = np.exp((self._terms @ w.astype(np.float32)) / (self._known @ w.astype(np.float32)))
         np.clip(cell, 0, 1, out=cell)
         return label_stats(self._site_of, cell, self.n_sites)
 

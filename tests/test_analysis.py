@@ -166,5 +166,6 @@ def test_slope_and_basin_height_are_shared_by_criteria_and_exclusions(demo_store
     assert {"slope", "relief"} <= names
     assert {"steep_slope", "high_ground"} <= set(analysis.exclusions.causes)
     assert counts == {"slope": 1, "height": 1}
+    assert analysis.raster_counts["slope reused"] == 1 and analysis.raster_counts["height above basin reused"] == 1
     steep = analysis.exclusions.bits & (1 << analysis.exclusions.causes.index("steep_slope")) > 0
     assert np.array_equal(steep, analysis.raw["slope"] > 10)
