@@ -1,7 +1,8 @@
 """Benchmark of weight sensitivity: time per draw on the demo region and on a three-state-sized grid.
 
-Per draw, only the aggregation and the site selection are redone (see
-:mod:`geo.sensitivity`). The three-state case is a synthetic :class:`~geo.analysis.Analysis`
+Per draw of the ``search`` method, only the aggregation and the site selection are redone
+(see :mod:`geo.sitesearch`); the ``rerank`` method (:mod:`geo.reranking`) is timed beside it.
+The three-state case is a synthetic :class:`~geo.analysis.Analysis`
 of about 4,400 x 5,200 cells (AZ, NV and UT at 250 m) whose sub-scores are smoothed
 random fields, so that suitable land comes in regions of realistic size.
 
@@ -29,7 +30,7 @@ from geo.config import Config, SiteRules
 from geo.demo import build_demo_store
 from geo.exclusions import ExclusionMap
 from geo.grid import Grid
-from geo.sensitivity import SiteFollower, dirichlet_weights, follow_draws, sensitivity
+from geo.sensitivity import SiteFollower, SiteReranker, dirichlet_weights, follow_draws, sensitivity
 
 #: Cells of AZ, NV and UT at 250 m (EPSG:5070 bounding box of the three states).
 THREE_STATE_SHAPE = (4400, 5200)
@@ -88,9 +89,20 @@ def bench_three_states(draws: int, seed: int, workers: int) -> None:
             parts["aggregate"].append(t1 - t0)
             parts["find_sites"].append(time.perf_counter() - t1)
     per_draw = statistics.median(times)
-    print(f"median per draw: {per_draw:.2f} s (of which aggregation {statistics.median(parts['aggregate']):.2f} s, "
-          f"site search {statistics.median(parts['find_sites']):.2f} s) over {draws} draws")
-    print(f"projected 1,000 draws: {1000 * per_draw / 60:.1f} min")
+    print(f"search: median per draw: {per_draw:.2f} s (of which aggregation "
+          f"{statistics.median(parts['aggregate']):.2f} s, site search {statistics.median(parts['find_sites']):.2f} s) "
+          f"over {draws} draws")
+    print(f"search: projected 1,000 draws: {1000 * per_draw / 60:.1f} min")
+    start = time.perf_counter()
+    reranker = SiteReranker(analysis, base)
+    setup = time.perf_counter() - start
+    fast = []
+    for row in weights:
+        start = time.perf_counter()
+        reranker.ranks(dict(zip(names, row.tolist())))
+        fast.append(time.perf_counter() - start)
+    print(f"rerank: set-up {setup:.2f} s, median per draw {statistics.median(fast) * 1000:.1f} ms "
+          f"({per_draw / statistics.median(fast):,.0f} x faster than a site search)")
     if workers > 1:
         start = time.perf_counter()
         follow_draws(follower, names, weights, workers=workers)

@@ -26,10 +26,11 @@ from geo.criteria import criterion_raw
 from geo.errors import ConfigError, LayerNotFoundError
 from geo.exclusions import ExclusionMap, build_exclusions
 from geo.grid import Grid, rasterize_mask
-from geo.terrain import describe_elevation, slope_supported
 from geo.provenance import Provenance
+from geo.rastercache import RunRasters
 from geo.sites import buildable_core, find_sites
 from geo.store import LayerStore
+from geo.terrain import describe_elevation, slope_supported
 from geo.types import ANALYSIS_CRS
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,8 @@ class Analysis:
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     terrain: str = "no terrain measure"
+    #: How many distance and terrain rasters the run computed, and how many times it reused one.
+    raster_counts: dict[str, int] = field(default_factory=dict)
 
     @property
     def weights(self) -> dict[str, float]:
@@ -86,17 +89,18 @@ class Analysis:
         Only the bounding window of the eligible cells is searched, so the cost follows
         the land that can hold sites rather than the whole grid.
         """
-        labels = np.zeros(self.grid.shape, dtype=np.int32)
         if self.eligible.size == 0:
-            return labels
+            return np.zeros(self.grid.shape, dtype=np.int32)
         window, local_index = self._eligible_window
         height, width = window[0].stop - window[0].start, window[1].stop - window[1].start
         suitable = np.zeros((height, width), dtype=bool)
         with np.errstate(invalid="ignore"):
             suitable.ravel()[local_index[cell_scores >= self.config.sites.min_cell_score]] = True
         rules = self.config.sites
-        labels[window] = find_sites(buildable_core(suitable, self.grid.resolution, rules.min_core_width_m),
-                                    self.grid, rules)
+        found = find_sites(buildable_core(suitable, self.grid.resolution, rules.min_core_width_m), self.grid, rules)
+        del suitable
+        labels = np.zeros(self.grid.shape, dtype=np.int32)  # allocated only now: the site search peaks first
+        labels[window] = found
         return labels
 
     @cached_property
@@ -152,17 +156,21 @@ def prepare(config: Config, store: LayerStore, *, on_step: StepCallback | None =
     if not criteria or sum(config.weights()[c.name] for c in criteria) <= 0:
         raise ConfigError("no criterion with a positive weight has its layers in the store")
 
+    rasters = RunRasters(grid, elevation)  # each distance or terrain raster once, whoever asks for it
     with step("exclusions"):
         coverage = _coverage(provenance.get("federal_land"))
         exclusions = build_exclusions(
             config, study_area, layers, grid,
-            ownership_coverage=coverage, elevation_path=elevation, skipped=skipped,
+            ownership_coverage=coverage, elevation_path=elevation, skipped=skipped, rasters=rasters,
         )
     raw: dict[str, np.ndarray] = {}
     for criterion in criteria:
         with step(f"criterion {criterion.name}"):
-            raw[criterion.name] = criterion_raw(criterion, layers, grid, elevation)
-            _blank_outside_coverage(raw[criterion.name], criterion, provenance, grid)
+            values = criterion_raw(criterion, layers, grid, elevation, rasters=rasters)
+            raw[criterion.name] = _blank_outside_coverage(values, criterion, provenance, grid)
+    log.info("rasters computed and reused: %s", rasters.computed)
+    raster_counts = rasters.computed
+    del rasters
     with step("sub-scores"):
         eligible = np.flatnonzero(exclusions.eligible)
         subscores = {c.name: _subscores(c, raw[c.name].ravel(), eligible) for c in criteria}
@@ -170,7 +178,7 @@ def prepare(config: Config, store: LayerStore, *, on_step: StepCallback | None =
         config=config, grid=grid, exclusions=exclusions, criteria=criteria, raw=raw, layers=layers,
         provenance=provenance, eligible=eligible,
         subscores=subscores, skipped=skipped, warnings=_shared_sources(criteria, provenance), timings=timings,
-        terrain=_terrain_note(config, criteria, exclusions, elevation),
+        terrain=_terrain_note(config, criteria, exclusions, elevation), raster_counts=raster_counts,
     )
 
 
@@ -309,10 +317,12 @@ def _coverage(record: Provenance | None) -> gpd.GeoSeries | None:
 
 
 def _blank_outside_coverage(raw: np.ndarray, criterion: Criterion, provenance: Mapping[str, Provenance],
-                            grid: Grid) -> None:
-    """Set raw values to NaN where a criterion's only layer says it has no data."""
+                            grid: Grid) -> np.ndarray:
+    """Raw values set to NaN where a criterion's only layer says it has no data (a copy if ``raw`` is shared)."""
     if len(criterion.layers) != 1:
-        return
+        return raw
     coverage = _coverage(provenance.get(criterion.layers[0]))
     if coverage is not None:
+        raw = raw if raw.flags.writeable else raw.copy()
         raw[~rasterize_mask(gpd.GeoDataFrame(geometry=coverage), grid)] = np.nan
+    return raw

@@ -10,12 +10,13 @@ import geopandas as gpd
 import numpy as np
 
 from geo.config import Criterion, Exclusion
-from geo.grid import Grid, distance_to_features_km, rasterize_values, slope_degrees
+from geo.grid import Grid, rasterize_values
 from geo.gridstrength import capacity_within, effective_voltage_kv, substation_line_count
 from geo.labour import labour_pool
-from geo.terrain import height_above_basin_m
+from geo.rastercache import RunRasters
 
 log = logging.getLogger(__name__)
+
 
 def select_features(rule: Criterion | Exclusion, layer: str, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """The features of ``frame`` that count for a criterion (voltage and population filters)."""
@@ -32,30 +33,51 @@ def select_features(rule: Criterion | Exclusion, layer: str, frame: gpd.GeoDataF
 
 def criterion_raw(
     criterion: Criterion, layers: Mapping[str, gpd.GeoDataFrame], grid: Grid,
-    elevation_path: Path | None = None,
+    elevation_path: Path | None = None, *, rasters: RunRasters | None = None,
 ) -> np.ndarray:
-    """The raw value of ``criterion`` on every cell, as float16, or float32 for counts of people and MW
-    (NaN where unknown).
+    """The raw value of ``criterion`` on every cell, as float16, or float32 for people and MW (NaN where unknown).
+
+    Parameters
+    ----------
+    criterion
+        The criterion to measure.
+    layers
+        The run's vector layers, in the grid CRS.
+    grid
+        The analysis grid.
+    elevation_path
+        The elevation raster, for slope and height above the basin floor.
+    rasters
+        The run's shared rasters: a distance or terrain raster another rule already made is
+        taken from there (read-only) instead of being computed again. None: compute afresh.
+
+    Returns
+    -------
+    numpy.ndarray
+        The raw values on ``grid``; read-only when it came from ``rasters``.
 
     Notes
     -----
     Distances are in km, computed on the grid by an exact Euclidean distance
     transform of the rasterized features and capped at ``criterion.cap_km``.
     """
+    if rasters is None or rasters.grid != grid:
+        rasters = RunRasters(grid, elevation_path, shared=False)
     if criterion.measure in ("slope", "height_above_basin"):
         if elevation_path is None:
             raise ValueError(f"criterion {criterion.name!r} needs the elevation layer")
         if criterion.measure == "slope":
-            return slope_degrees(elevation_path, grid)
-        return height_above_basin_m(elevation_path, grid, criterion.radius_km)
+            return rasters.slope_degrees()
+        return rasters.height_above_basin_m(criterion.radius_km)
     if criterion.measure == "people_within":
         return labour_pool(layers["county_stats"], grid, radius_km=criterion.radius_km, urban=layers.get("urban"),
                            places=layers.get("places")).people_within
     if criterion.measure == "capacity_within":
         return capacity_within(layers["power_plants"], grid, radius_km=criterion.radius_km).capacity_mw
     if criterion.measure == "substation_lines":
-        return substation_line_count(layers["substations"], layers["transmission"], grid,
-                                     min_voltage_kv=criterion.min_voltage_kv or 0.0, within_km=criterion.radius_km)
+        counts = substation_line_count(layers["substations"], layers["transmission"], grid,
+                                       min_voltage_kv=criterion.min_voltage_kv or 0.0, within_km=criterion.radius_km)
+        return counts.astype(np.float16)  # whole numbers of lines: exact in float16, at half the memory
     if criterion.measure == "attribute":
         raw = rasterize_values(layers[criterion.layers[0]], criterion.attribute, grid)
         for name in criterion.layers[1:]:
@@ -66,4 +88,4 @@ def criterion_raw(
     if not any(len(frame) for frame in frames):
         log.warning("criterion %s: no feature passes its filters; every cell is %g km away",
                     criterion.name, criterion.cap_km)
-    return distance_to_features_km(frames, grid, criterion.cap_km)
+    return rasters.distance_km(frames, criterion.cap_km)

@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-
 from rasterio import features
 
 from geo.config import Config, Exclusion
 from geo.criteria import select_features
 from geo.errors import ConfigError
-from geo.grid import Grid, rasterize_mask, slope_degrees
+from geo.grid import Grid, rasterize_mask
+from geo.rastercache import RunRasters
 from geo.schema import FEDERAL_AGENCIES
-from geo.terrain import describe_elevation, height_above_basin_m, slope_supported
+from geo.terrain import describe_elevation, slope_supported
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +100,7 @@ def build_exclusions(
     ownership_coverage: gpd.GeoSeries | None,
     elevation_path: Path | None,
     skipped: list[str],
+    rasters: RunRasters | None = None,
 ) -> ExclusionMap:
     """Compute the exclusion bitmask for a run.
 
@@ -109,7 +110,8 @@ def build_exclusions(
     cause (military, energy, national park, wildlife refuge, or any other agency), and
     tribal land (``tribal_land`` layer, or tribal polygons of ``federal_land``) is always
     excluded. Configured exclusions whose layer is absent are skipped and named in
-    ``skipped``.
+    ``skipped``. Terrain exclusions take slope and height above the basin floor from
+    ``rasters`` when given, so a criterion measuring the same terrain shares them.
 
     Raises
     ------
@@ -141,19 +143,21 @@ def build_exclusions(
             if code not in allowed:
                 _mark(bits, agency == AGENCY_CODES.index(code), causes.index(cause))
         if config.land.federal_only:
-            federal = np.isin(agency, [AGENCY_CODES.index(a) for a in FEDERAL_AGENCIES])
+            federal = _agency_in(agency, FEDERAL_AGENCIES)
             _mark(bits, covered & ~federal & (agency != AGENCY_CODES.index("TRIBAL")), causes.index(NOT_FEDERAL))
             named = set(AGENCY_CAUSES.values())
-            others = [AGENCY_CODES.index(a) for a in FEDERAL_AGENCIES if a not in allowed and a not in named]
-            _mark(bits, np.isin(agency, others), causes.index(AGENCY_NOT_ALLOWED))
+            others = [a for a in FEDERAL_AGENCIES if a not in allowed and a not in named]
+            _mark(bits, _agency_in(agency, others), causes.index(AGENCY_NOT_ALLOWED))
     if "tribal_land" in layers:
         _mark(bits, rasterize_mask(layers["tribal_land"], grid), causes.index(TRIBAL_LAND))
     else:
         skipped.append("tribal land: layer 'tribal_land' not in the store; only tribal polygons of "
                        "'federal_land' are excluded as tribal")
 
+    if rasters is None or rasters.grid != grid:
+        rasters = RunRasters(grid, elevation_path)
     for exclusion in configured:
-        mask, text = _exclusion_mask(exclusion, layers, grid, elevation_path)
+        mask, text = _exclusion_mask(exclusion, layers, grid, rasters)
         descriptions[exclusion.name] = text
         _mark(bits, mask, causes.index(exclusion.name))
     return ExclusionMap(bits, causes, descriptions)
@@ -176,6 +180,13 @@ def _agency_raster(land: gpd.GeoDataFrame, grid: Grid) -> np.ndarray:
         zip(land.geometry.to_numpy()[order], code[order].tolist()),
         out_shape=grid.shape, transform=grid.transform, fill=0, dtype="uint8",
     )
+
+
+def _agency_in(agency: np.ndarray, codes: Iterable[str]) -> np.ndarray:
+    """Whether each cell of an agency raster holds one of ``codes`` (a lookup table: faster than ``np.isin``)."""
+    table = np.zeros(len(AGENCY_CODES), dtype=bool)
+    table[[AGENCY_CODES.index(code) for code in codes]] = True
+    return table[agency]
 
 
 def _mark(bits: np.ndarray, mask: np.ndarray, bit: int) -> None:
@@ -209,15 +220,14 @@ def _applicable(exclusions: list[Exclusion], layers: Mapping[str, gpd.GeoDataFra
 
 
 def _exclusion_mask(exclusion: Exclusion, layers: Mapping[str, gpd.GeoDataFrame], grid: Grid,
-                    elevation_path: Path | None) -> tuple[np.ndarray, str]:
-    text = describe_exclusion(exclusion, layers, elevation_path)
+                    rasters: RunRasters) -> tuple[np.ndarray, str]:
+    text = describe_exclusion(exclusion, layers, rasters.elevation_path)
     if exclusion.layer == "elevation":
-        assert elevation_path is not None
+        assert rasters.elevation_path is not None
         if exclusion.max_height_above_basin_m is not None:
-            height = height_above_basin_m(elevation_path, grid, exclusion.radius_km)
+            height = rasters.height_above_basin_m(exclusion.radius_km)
             return np.asarray(height > exclusion.max_height_above_basin_m), text
-        slope = slope_degrees(elevation_path, grid)
-        return np.asarray(slope > exclusion.max_slope_deg), text
+        return np.asarray(rasters.slope_degrees() > exclusion.max_slope_deg), text
     frame = select_features(exclusion, exclusion.layer, layers[exclusion.layer])
     if exclusion.buffer_m > 0:
         frame = gpd.GeoDataFrame(geometry=frame.geometry.buffer(exclusion.buffer_m), crs=frame.crs)

@@ -32,7 +32,7 @@ from geo.pointquery import PointScorer
 from geo.query import read_places
 from geo.runmodel import RunRecord, RunResult
 from geo.runs import DEFAULT_RUNS, DocumentWriter, write_run
-from geo.sensitivity import add_robustness
+from geo.sensitivity import METHODS as ROBUSTNESS_METHODS, add_robustness
 from geo.sitetable import rank
 from geo.statesummary import state_summary
 from geo.store import DEFAULT_STORE, LayerStore, resolve_store
@@ -109,7 +109,7 @@ def run_id_for(started: datetime, name: str) -> str:
 
 def build_record(analysis: Analysis, sites: gpd.GeoDataFrame, run_id: str, started: datetime,
                  store: LayerStore, *, states: dict[str, dict[str, Any]] | None = None,
-                 robustness: dict[str, int] | None = None) -> RunRecord:
+                 robustness: dict[str, Any] | None = None) -> RunRecord:
     """Everything needed to reproduce and judge a ranking.
 
     Parameters
@@ -173,7 +173,9 @@ def run(
     configuration's states are narrowed to the demo's. With ``robustness_draws``, the
     site table gains the robustness columns of :func:`geo.sensitivity.add_robustness`
     (share of weight draws in the top N, median rank and rank interval, most sensitive
-    criterion) from that many Dirichlet draws around the configured weights.
+    criterion) from that many Dirichlet draws around the configured weights, by the fast
+    ``rerank`` method (the run's sites re-ranked from their cells' sub-scores; the run
+    record names it).
 
     Parameters
     ----------
@@ -214,12 +216,13 @@ def run(
     if robustness_draws:
         _step(on_step, "robustness")
         start = time.perf_counter()
-        result.sites = add_robustness(result, draws=robustness_draws, workers=workers, seed=0)
+        result.sites = add_robustness(result, draws=robustness_draws, workers=workers, seed=0, method="rerank")
         analysis.timings["robustness"] = round(time.perf_counter() - start, 3)
     # the final record, once robustness and the state summary are known (its end time and timings include them)
     result.record = build_record(analysis, result.sites, run_id, started, layer_store,
                                  states=state_summary(analysis, result.sites, labels),
-                                 robustness={"draws": robustness_draws, "seed": 0, "top_n": config.sites.top_n})
+                                 robustness={"draws": robustness_draws, "seed": 0, "top_n": config.sites.top_n,
+                                             "method": "rerank", "method_text": ROBUSTNESS_METHODS["rerank"]})
     if runs_dir is not None:
         _step(on_step, "write outputs")
         result.output_dir = write_run(Path(runs_dir), result, documents=_documents() if documents else (),

@@ -19,8 +19,18 @@ from geo.config import Config
 from geo.criteria import select_features
 from geo.errors import ConfigError
 from geo.exclusions import (
-    AGENCY_CAUSES, AGENCY_CODES, AGENCY_NOT_ALLOWED, BUILT_IN_CAUSES, CAUSE_TEXT, MAX_CAUSES, NOT_FEDERAL,
-    OUTSIDE_STUDY_AREA, OWNERSHIP_UNKNOWN, TRIBAL_LAND, _applicable, describe_exclusion,
+    AGENCY_CAUSES,
+    AGENCY_CODES,
+    AGENCY_NOT_ALLOWED,
+    BUILT_IN_CAUSES,
+    CAUSE_TEXT,
+    MAX_CAUSES,
+    NOT_FEDERAL,
+    OUTSIDE_STUDY_AREA,
+    OWNERSHIP_UNKNOWN,
+    TRIBAL_LAND,
+    _applicable,
+    describe_exclusion,
 )
 from geo.pointsample import Within
 from geo.schema import FEDERAL_AGENCIES

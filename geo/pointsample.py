@@ -14,7 +14,6 @@ from affine import Affine
 from pyproj import Transformer
 from scipy import ndimage
 
-
 #: Lines and polygon rings are cut into pieces of at most this many vertices, so that a nearest
 #: query measures a few short pieces rather than whole long lines.
 PIECE_VERTICES = 16

@@ -32,8 +32,8 @@ import requests
 
 from geo.errors import ConfigError, FetchError, GeoError, WriteError
 from geo.schema import SCHEMAS, schema_for
-from geo.sources.base import Fetched, FetchRequest, NormalizeContext, NormalizedLayer
 from geo.sources import clean
+from geo.sources.base import Fetched, FetchRequest, NormalizeContext, NormalizedLayer
 from geo.sources.catalog import describe
 from geo.sources.combine import merge_layers
 from geo.sources.http import ResponseCache, make_session

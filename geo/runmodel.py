@@ -77,6 +77,9 @@ class RobustnessSettings(_Part):
     draws: int
     seed: int
     top_n: int
+    #: How the columns were made: "rerank" (the run's sites re-ranked) or "search" (sites searched for again).
+    method: str | None = None
+    method_text: str | None = None
 
 
 class RunRecord(_Part):

@@ -22,7 +22,7 @@ import logging
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 from typing import Any
 
 import geopandas as gpd
@@ -31,11 +31,11 @@ import pandas as pd
 from scipy import stats
 
 from geo.analysis import Analysis, prepare
+from geo.config import Config
 from geo.pipeline import build_record, resolve, run_id_for
 from geo.runmodel import RunResult
 from geo.sameland import MIN_SHARED, match_sites
 from geo.sitetable import rank
-from geo.config import Config
 from geo.store import LayerStore
 
 log = logging.getLogger(__name__)

@@ -26,9 +26,9 @@ import pandas as pd
 from scipy import stats
 
 from geo.analysis import prepare
-from geo.pipeline import resolve
 from geo.config import Config
 from geo.errors import InputError
+from geo.pipeline import resolve
 from geo.query import read_places, score_places
 from geo.store import LayerStore
 

@@ -110,3 +110,62 @@ def test_two_criteria_measuring_the_same_file_warn_but_other_columns_do_not() ->
                       value_function=linear, weight=1)
     warnings = _shared_sources([rail, rail_again, people, wells], {"rail": record, "county_stats": stats})
     assert len(warnings) == 1 and "'rail' and 'rail_again'" in warnings[0] and "counts twice" in warnings[0]
+
+
+def test_each_distinct_raster_is_computed_once_per_run(tiny_store: LayerStore, monkeypatch) -> None:
+    import geo.rastercache as rastercache
+
+    calls: list[int] = []
+    real = rastercache.distance_to_features_km
+
+    def counting(frames, grid, cap_km=None):
+        calls.append(len(frames))
+        return real(frames, grid, cap_km)
+
+    monkeypatch.setattr(rastercache, "distance_to_features_km", counting)
+    # the same route stored again as a second layer, and measured by a second criterion with a smaller cap
+    tiny_store.write("rail", tiny_store.read("fiber")[["geometry"]].assign(name="Tiny rail"),
+                     source="hand-made test fixture", url="tests", license="CC0-1.0", synthetic=True)
+    linear = {"kind": "linear", "low": 0, "high": 10}
+    config = tiny_config(criteria={"rail_route": {"layers": ["rail"], "cap_km": 100, "weight": 0.1,
+                                                  "value_function": linear}})
+    analysis = prepare(config, tiny_store)
+    distance_criteria = {c.name for c in analysis.criteria if c.measure == "distance"}
+    # highway_rail finds only the rail layer here: fiber, highway_rail and rail_route measure one route
+    assert distance_criteria == {"transmission", "substation", "fiber", "highway_rail", "rail_route"}
+    assert len(calls) == 3
+    fiber, rail = analysis.raw["fiber"], analysis.raw["rail_route"]
+    assert np.array_equal(np.minimum(fiber, np.float16(100)), rail)
+    assert np.array_equal(analysis.raw["highway_rail"], rail)
+    assert float(rail.ravel()[cell(analysis, 0.5, 8.5)]) == pytest.approx(8.0, abs=0.02)
+
+
+def test_slope_and_basin_height_are_shared_by_criteria_and_exclusions(demo_store: LayerStore, monkeypatch) -> None:
+    import geo.rastercache as rastercache
+
+    counts = {"slope": 0, "height": 0}
+    real_slope, real_height = rastercache.slope_degrees, rastercache.height_above_basin_m
+
+    def slope(*args):
+        counts["slope"] += 1
+        return real_slope(*args)
+
+    def height(*args):
+        counts["height"] += 1
+        return real_height(*args)
+
+    monkeypatch.setattr(rastercache, "slope_degrees", slope)
+    monkeypatch.setattr(rastercache, "height_above_basin_m", height)
+    config = load_config(overrides={
+        "states": ["NV", "UT"],
+        "criteria": {"relief": {"fallback_for": None}},
+        "exclusions": {"high_ground": {"fallback_for": None}},
+    })
+    analysis = prepare(config, demo_store)
+    names = {c.name for c in analysis.criteria}
+    assert {"slope", "relief"} <= names
+    assert {"steep_slope", "high_ground"} <= set(analysis.exclusions.causes)
+    assert counts == {"slope": 1, "height": 1}
+    assert analysis.raster_counts["slope reused"] == 1 and analysis.raster_counts["height above basin reused"] == 1
+    steep = analysis.exclusions.bits & (1 << analysis.exclusions.causes.index("steep_slope")) > 0
+    assert np.array_equal(steep, analysis.raw["slope"] > 10)

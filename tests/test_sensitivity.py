@@ -13,8 +13,9 @@ from geo.api import RunResult
 from geo.config import Config, Criterion, SiteRules
 from geo.exclusions import ExclusionMap
 from geo.grid import Grid
-from geo.sensitivity import (NOT_SENSITIVE, ROBUSTNESS_COLUMNS, SiteFollower, add_robustness, dirichlet_weights, rank_labels,
-                             sensitivity, site_labels, swept_weights, sweep_changes, without)
+from geo.sensitivity import (NOT_SENSITIVE, ROBUSTNESS_COLUMNS, SiteFollower, SiteReranker, add_robustness,
+                             dirichlet_weights, rank_labels, sensitivity, site_labels, swept_weights, sweep_changes,
+                             without)
 from geo.sites import find_sites
 from geo.types import STORE_CRS
 from geo.valuefunctions import Linear
@@ -116,8 +117,8 @@ def test_follower_reproduces_the_base_ranking_on_the_demo(demo_result: RunResult
 
 
 def test_add_robustness_is_seeded_and_adds_the_columns(demo_result: RunResult) -> None:
-    first = add_robustness(demo_result, draws=8, concentration=50, top_n=10, seed=7)
-    again = add_robustness(demo_result, draws=8, concentration=50, top_n=10, seed=7)
+    first = add_robustness(demo_result, draws=8, concentration=50, top_n=10, seed=7, method="search")
+    again = add_robustness(demo_result, draws=8, concentration=50, top_n=10, seed=7, method="search")
     assert list(first.columns[-len(ROBUSTNESS_COLUMNS) - 1:-1]) == list(ROBUSTNESS_COLUMNS)
     assert first.drop(columns="geometry").equals(again.drop(columns="geometry"))
     assert first["top_n_share"].between(0, 1).all() and first["site_share"].between(0, 1).all()
@@ -165,3 +166,120 @@ def test_worker_processes_give_the_same_answer(demo_result: RunResult) -> None:
     shared = sensitivity(demo_result, draws=6, concentration=30, top_n=10, seed=5, workers=2)
     assert np.array_equal(alone.draw_ranks, shared.draw_ranks)
     assert np.array_equal(alone.draw_weights, shared.draw_weights)
+
+
+def test_reranking_reproduces_the_base_ranking_and_scores_on_the_demo(demo_result: RunResult) -> None:
+    analysis, sites = demo_result.analysis, demo_result.sites
+    reranker = SiteReranker(analysis, site_labels(sites, analysis), n_sites=len(sites))
+    ranks, count = reranker.ranks(analysis.weights)
+    assert count == len(sites)
+    assert (ranks == sites["rank"].to_numpy()).all()
+    assert np.allclose(reranker.scores(analysis.weights), sites["score"].to_numpy(), rtol=1e-6)
+
+
+def test_reranking_follows_the_weights_without_a_new_site_search() -> None:
+    # B is best on a, C on b: leaving out a (or b) must put C (or B) first; D never qualifies as land
+    values = {"A": {"a": 0.7, "b": 0.7}, "B": {"a": 0.95, "b": 0.55}, "C": {"a": 0.55, "b": 0.95},
+              "D": {"a": 0.1, "b": 0.1}}
+    result = make_result(values, {"a": 0.5, "b": 0.5})
+    ids = list(result.sites["site_id"])
+    reranker = SiteReranker(result.analysis, site_labels(result.sites, result.analysis))
+    assert ids == ["B", "C", "A"]                                   # equal scores: by area, then site order
+    assert reranker.ranks({"a": 0.0, "b": 1.0})[0].tolist() == [3, 1, 2]
+    assert reranker.ranks({"a": 1.0, "b": 0.0})[0].tolist() == [1, 3, 2]
+    outcome = sensitivity(result, draws=50, concentration=20, top_n=1, seed=1, method="rerank")
+    assert outcome.settings["method"] == "rerank" and outcome.sites["site_share"].isna().all()
+    assert np.isfinite(outcome.draw_ranks).all()
+    first = outcome.draw_ranks.argmin(axis=1)
+    assert set(first) == {0, 1}                                      # B and C trade first place; A never wins it
+    loo = outcome.leave_one_out.set_index(["criterion", "site_id"])["rank"]
+    assert loo[("a", "C")] == 1 and loo[("b", "B")] == 1
+
+
+def test_rerank_and_search_agree_where_the_sites_keep_their_land() -> None:
+    values = {"A": {"a": 0.95, "b": 0.95, "c": 0.95}, "B": {"a": 0.9, "b": 0.6, "c": 0.6},
+              "C": {"a": 0.6, "b": 0.9, "c": 0.6}}
+    result = make_result(values, {"a": 0.4, "b": 0.4, "c": 0.2})
+    fast = sensitivity(result, draws=100, concentration=5, top_n=1, seed=3, method="rerank")
+    thorough = sensitivity(result, draws=100, concentration=5, top_n=1, seed=3, method="search")
+    assert np.array_equal(fast.draw_ranks, thorough.draw_ranks)
+    assert fast.sites["most_sensitive_to"].equals(thorough.sites["most_sensitive_to"])
+
+
+def test_add_robustness_reranks_by_default(demo_result: RunResult) -> None:
+    fast = add_robustness(demo_result, draws=20, top_n=10, seed=2)
+    assert fast["site_share"].isna().all()
+    assert fast["top_n_share"].between(0, 1).all()
+    assert (fast["rank_p05"] <= fast["rank_p95"]).all()
+    with pytest.raises(ValueError, match="unknown sensitivity method"):
+        add_robustness(demo_result, draws=2, method="guess")  # type: ignore[arg-type]
+
+
+def test_search_draws_on_a_dask_cluster_give_the_same_answer(demo_result: RunResult) -> None:
+    alone = sensitivity(demo_result, draws=4, concentration=30, top_n=10, seed=5)
+    cluster = sensitivity(demo_result, draws=4, concentration=30, top_n=10, seed=5, workers=1, scheduler="local")
+    assert np.array_equal(alone.draw_ranks, cluster.draw_ranks)
+
+
+def test_a_scheduler_that_does_not_answer_is_a_clear_error(demo_result: RunResult) -> None:
+    import socket
+    import time
+
+    from geo.errors import ConfigError
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    start = time.perf_counter()
+    with pytest.raises(ConfigError, match=rf"Dask scheduler 'tcp://127.0.0.1:{port}' did not answer"):
+        sensitivity(demo_result, draws=2, seed=0, scheduler=f"tcp://127.0.0.1:{port}")
+    assert time.perf_counter() - start < 30
+
+
+def test_run_record_names_the_robustness_method(demo_store) -> None:
+    from geo.api import run
+
+    result = run(store=demo_store, runs_dir=None, robustness_draws=12)
+    robustness = result.record.robustness
+    assert robustness is not None and robustness.method == "rerank"
+    assert "no new site search" in (robustness.method_text or "")
+    assert result.sites["top_n_share"].between(0, 1).all() and result.sites["site_share"].isna().all()
+
+
+def test_cli_chooses_the_method_and_rejects_a_silent_scheduler(tmp_path, demo_store) -> None:
+    import json
+    import socket
+
+    from click.testing import CliRunner
+
+    from geo.cli import cli
+
+    runner = CliRunner()
+    args = ["sensitivity", "--store", str(demo_store.root), "--draws", "6", "--top-n", "5", "-q"]
+    out = tmp_path / "robust.json"
+    done = runner.invoke(cli, [*args, "--method", "rerank", "-o", str(out)])
+    assert done.exit_code == 0, done.output
+    assert json.loads(out.read_text())["settings"]["method"] == "rerank"
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    failed = runner.invoke(cli, args, env={"GEO_DASK_SCHEDULER": f"tcp://127.0.0.1:{port}"})
+    assert failed.exit_code == 3 and f"tcp://127.0.0.1:{port}" in failed.output and "did not answer" in failed.output
+
+
+@pytest.mark.parametrize("method", ["weighted_sum", "weighted_product"])
+def test_reranked_scores_are_the_means_of_the_aggregated_cell_scores(method: str) -> None:
+    from geo.sites import label_stats
+
+    values = {"A": {"a": 0.9, "b": np.nan, "c": 0.6}, "B": {"a": 0.7, "b": 0.8, "c": 0.0},
+              "C": {"a": 0.6, "b": 0.9, "c": 0.8}}
+    result = make_result(values, {"a": 0.5, "b": 0.3, "c": 0.2})
+    analysis = result.analysis
+    analysis.config = analysis.config.model_copy(
+        update={"aggregation": analysis.config.aggregation.model_copy(update={"method": method})})
+    labels = site_labels(result.sites, analysis)
+    reranker = SiteReranker(analysis, labels)
+    for weights in ({"a": 0.5, "b": 0.3, "c": 0.2}, {"a": 0.1, "b": 0.1, "c": 0.8}, {"a": 0.0, "b": 1.0, "c": 0.0}):
+        cells = analysis.cell_scores(weights, method)
+        expected = label_stats(labels.ravel(), cells, len(result.sites))
+        assert np.allclose(reranker.scores(weights), expected, rtol=1e-6, equal_nan=True)

@@ -9,7 +9,14 @@ import click
 from geo import __version__
 from geo.cli.options import EXIT_BAD_INPUT, EXIT_FETCH_FAILED, EXIT_NO_DATA, EXIT_STORE
 from geo.errors import (
-    ConfigError, FetchError, GeoError, InputError, LayerNotFoundError, LayerSchemaError, StoreError, WriteError,
+    ConfigError,
+    FetchError,
+    GeoError,
+    InputError,
+    LayerNotFoundError,
+    LayerSchemaError,
+    StoreError,
+    WriteError,
 )
 
 #: The exit code of each error a user can cause, as the README documents them; a subclass

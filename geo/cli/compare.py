@@ -10,11 +10,12 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+from geo.atomic import atomic_write_text
 from geo.cli.options import configure_logging, resolution_option, states_option, store_or_demo_option, verbosity
 from geo.cli.progress import step_progress
 from geo.config import PRESETS, Config, load_config
-from geo.scenarios import ComparisonResult, compare as compare_scenarios, rank_column
-from geo.atomic import atomic_write_text
+from geo.scenarios import ComparisonResult, rank_column
+from geo.scenarios import compare as compare_scenarios
 
 console = Console()
 

@@ -9,9 +9,18 @@ from rich.console import Console
 from rich.table import Table
 
 import geo.api as api
-from geo.cli.options import (config_option, configure_logging, preset_option, resolution_option, states_option,
-                             store_or_demo_option, table_output_option, top_option, verbosity,
-                             workers_option)
+from geo.cli.options import (
+    config_option,
+    configure_logging,
+    preset_option,
+    resolution_option,
+    states_option,
+    store_or_demo_option,
+    table_output_option,
+    top_option,
+    verbosity,
+    workers_option,
+)
 from geo.cli.progress import step_progress
 from geo.config import Config, load_config
 from geo.report import REPORT_HTML

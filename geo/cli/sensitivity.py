@@ -12,13 +12,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 import geo.api as api
-from geo.cli.options import configure_logging
+from geo.atomic import atomic_write_text
+from geo.cli.options import configure_logging, workers_option
 from geo.cli.progress import err_console, step_progress
-from geo.cli.options import workers_option
 from geo.cli.run import analysis_options, config_from_options
 from geo.outputs import write_sites_file
-from geo.sensitivity import NOT_SENSITIVE, SensitivityResult, sensitivity as measure_sensitivity
-from geo.atomic import atomic_write_text
+from geo.sensitivity import METHODS, NOT_SENSITIVE, SensitivityResult
+from geo.sensitivity import sensitivity as measure_sensitivity
 
 console = Console()
 
@@ -36,18 +36,25 @@ OUTPUT_SUFFIXES = (".csv", ".geojson", ".parquet", ".json")
 @click.option("--sweep", type=click.FloatRange(min=0, max=1, min_open=True), default=0.5, show_default=True,
               help="One-at-a-time sweep of each weight from -SWEEP to +SWEEP (0.5 = -50 % to +50 %).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed of the draws.")
+@click.option("--method", type=click.Choice(list(METHODS)), default="search", show_default=True,
+              help="search: find sites again under every draw (thorough); rerank: re-rank this run's sites from "
+                   "their cells' sub-scores (fast, what `geo run` uses).")
 @workers_option
+@click.option("--scheduler", envvar="GEO_DASK_SCHEDULER",
+              help="Spread the search draws over Dask: 'local' starts a cluster of --workers processes here, "
+                   "an address (tcp://host:8786) uses a running one (env GEO_DASK_SCHEDULER).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the site table with robustness columns (.csv, .geojson, .parquet) or everything (.json).")
 def sensitivity(config_path: Path | None, preset: str | None, states: str | None, resolution: float | None,
                 store: Path, verbose: int, quiet: int, draws: int, concentration: float, top_n: int, sweep: float,
-                seed: int, workers: int, output: Path | None) -> None:
+                seed: int, method: str, workers: int, scheduler: str | None, output: Path | None) -> None:
     """Measure how robust the ranking is to the weights.
 
     Draws weights around the configured ones (Dirichlet), sweeps each weight one at a
     time and leaves each criterion out; for every site prints the share of draws in
     which it stays in the top N, its median rank and 90 % rank interval, and the
-    criterion its rank is most sensitive to.
+    criterion its rank is most sensitive to. By default every draw searches for sites
+    again; `--method rerank` re-ranks this run's sites instead, as `geo run` does.
     """
     configure_logging(verbose, quiet)
     if output is not None and output.suffix.lower() not in OUTPUT_SUFFIXES:
@@ -60,7 +67,8 @@ def sensitivity(config_path: Path | None, preset: str | None, states: str | None
     with Progress(*columns, console=err_console, transient=True, disable=quiet > 0) as progress:
         task = progress.add_task("draws", total=draws)
         outcome = measure_sensitivity(result, draws=draws, concentration=concentration, top_n=top_n, sweep=sweep,
-                                      seed=seed, workers=workers,
+                                      seed=seed, workers=workers, method=method,  # type: ignore[arg-type]
+                                      scheduler=scheduler or None,
                                       on_draw=lambda done, _total: progress.update(task, completed=done))
     if quiet == 0:
         print_sensitivity(result, outcome)
@@ -98,6 +106,7 @@ def print_sensitivity(result: api.RunResult, outcome: SensitivityResult) -> None
         variants.add_row(row["criterion"], f"{row['weight']:.2f}", *cells)
     console.print(variants)
     timings = settings["timings"]
+    console.print(f"[dim]method {settings['method']}: {settings['method_text']}.[/]")
     console.print(f"[dim]{settings['draws']} draws in {timings['draws_s']:.1f} s "
                   f"({timings['per_draw_s'] * 1000:.0f} ms each); "
                   f"sweeps and leave-one-out {timings['sweeps_s']:.1f} s. "

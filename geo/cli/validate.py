@@ -8,9 +8,9 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from geo.atomic import atomic_write_text
 from geo.cli.options import configure_logging
 from geo.cli.run import analysis_options, config_from_options
-from geo.atomic import atomic_write_text
 from geo.validation import validate as validate_places
 
 console = Console()

@@ -8,8 +8,17 @@ configuration is read from presets and files.
 from geo.config.ahp import AHP, MAX_CONSISTENCY_RATIO, ahp_weights
 from geo.config.loading import PRESETS, config_yaml, load_config
 from geo.config.models import (
-    MAX_RESOLUTION_M, MIN_RESOLUTION_M, NEVER_ELIGIBLE_AGENCIES, OPTIONAL_AGENCIES, Aggregation, Config, Criterion,
-    Exclusion, LandRules, Measure, SiteRules,
+    MAX_RESOLUTION_M,
+    MIN_RESOLUTION_M,
+    NEVER_ELIGIBLE_AGENCIES,
+    OPTIONAL_AGENCIES,
+    Aggregation,
+    Config,
+    Criterion,
+    Exclusion,
+    LandRules,
+    Measure,
+    SiteRules,
 )
 
 __all__ = [

@@ -23,8 +23,23 @@ from geo.errors import LayerSchemaError
 from geo.schema import SCHEMAS
 from geo.sources.base import NormalizeContext, NormalizedLayer
 from geo.sources.layers import (
-    backbone_pops, counties, county_stats, elevation, federal_land, places, power_plants, protected, rail, roads,
-    states, substations, transmission, tribal_land, urban, water_service_areas, water_stress,
+    backbone_pops,
+    counties,
+    county_stats,
+    elevation,
+    federal_land,
+    places,
+    power_plants,
+    protected,
+    rail,
+    roads,
+    states,
+    substations,
+    transmission,
+    tribal_land,
+    urban,
+    water_service_areas,
+    water_stress,
 )
 from geo.sources.spec import LayerSources, Source, SourceSpec
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from geo.provenance import utc_now
 from geo.atomic import atomic_write_text
+from geo.provenance import utc_now
 
 log = logging.getLogger(__name__)
 
