@@ -87,8 +87,9 @@ def test_hostile_text_is_escaped_everywhere(demo_result: RunResult, tmp_path: Pa
 
 def test_popup_explains_the_site(demo_result: RunResult) -> None:
     site = demo_result.sites.iloc[0]
-    criteria = [(c.name, c.unit, demo_result.analysis.weights[c.name]) for c in demo_result.analysis.criteria]
-    text = site_popup(site, criteria, len(demo_result.sites), min_line_kv=230)
+    analysis = demo_result.analysis
+    criteria, weights = analysis.criteria, analysis.weights
+    text = site_popup(site, criteria, weights, len(demo_result.sites), min_line_kv=230)
     assert f"Rank 1 of {len(demo_result.sites)}" in text
     assert f"Score {site['score']:.3f}" in text
     assert "Nearest line &ge; 230 kV" in text
@@ -97,7 +98,7 @@ def test_popup_explains_the_site(demo_result: RunResult) -> None:
     robust = site.copy()
     robust["top_n_share"], robust["rank_median"], robust["rank_p05"], robust["rank_p95"] = 0.85, 2.0, 1.0, 6.0
     robust["most_sensitive_to"] = "water_stress"
-    text = site_popup(robust, criteria, len(demo_result.sites), scenario_ranks={"chip <fab>": "rank 3"})
+    text = site_popup(robust, criteria, weights, len(demo_result.sites), scenario_ranks={"chip <fab>": "rank 3"})
     assert "85%" in text and "median rank 2" in text and "1-6" in text and "most sensitive to the weight of water stress" in text
     assert "chip &lt;fab&gt;: rank 3" in text
 
