@@ -79,6 +79,10 @@ NON_FEDERAL_COLOUR = "#cccccc"
 CAUSE_COLOURS = ("#8c8c8c", "#b2182b", "#2166ac", "#e08214", "#542788", "#1b7837", "#8c510a", "#01665e",
                  "#c51b7d", "#4d9221", "#d6604d", "#4393c3", "#fdb863")
 WATER_STRESS_RAMP = ("#ffffcc", "#fed976", "#fd8d3c", "#e31a1c", "#800026")
+#: Fill of a polygon whose value is unknown.
+NO_DATA_FILL = "#ffffff"
+#: Outline and leader lines of the rank labels in the report's overview.
+LABEL_EDGE = "#333333"
 #: Site scores from lowest (red) to highest (green), on the map and in the overview.
 SCORE_RAMP = ("#d73027", "#fc8d59", "#fee08b", "#91cf60", "#1a9850")
 

@@ -16,7 +16,7 @@ from geo.gridstrength import effective_voltage_kv
 from geo.maps import legend
 from geo.maps.display import collection, esc, exclusion_shapes, fmt, for_display, geojson, leaflet_style
 from geo.provenance import Provenance
-from geo.style import (DC_OR_UNKNOWN, LAYERS, NON_FEDERAL_COLOUR, VOLTAGE_CLASSES, WATER_STRESS_RAMP,
+from geo.style import (DC_OR_UNKNOWN, LAYERS, NO_DATA_FILL, NON_FEDERAL_COLOUR, VOLTAGE_CLASSES, WATER_STRESS_RAMP,
                        agency_colour, cause_colour, voltage_class)
 from geo.types import STORE_CRS
 
@@ -130,7 +130,7 @@ def add_water(canvas: Canvas, layers: Mapping[str, gpd.GeoDataFrame]) -> None:
     style = LAYERS["water_stress"]
     water = for_display(layers["water_stress"], canvas.tolerance)
     colormap = cm.LinearColormap(WATER_STRESS_RAMP, vmin=0, vmax=5, caption="Water stress (0-5)")
-    fills = [colormap(float(s)) if not pd.isna(s) else "#ffffff" for s in water["score"]]
+    fills = [colormap(float(s)) if not pd.isna(s) else NO_DATA_FILL for s in water["score"]]
     tips = [f"water stress {fmt(s, '{:.2f}')} on 0-5: {esc(c) or 'no category'}"
             for s, c in zip(water["score"], water["category"], strict=True)]
     canvas.add(geojson(collection(water, {"fill": fills, "tip": tips}), style.title, lambda f: leaflet_style(

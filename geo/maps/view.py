@@ -18,8 +18,8 @@ class View(MacroElement):
     On a small window the layer list starts collapsed (the legend collapses itself). The
     bounds are then fitted with padding measured from the controls actually drawn: the
     layer list on the right, the legend and the zoom buttons on the left, so no control
-    covers a site at the opening view. Rank labels show for the ``top_n`` best sites at
-    the opening zoom, twice as many per zoom level in, and never over one another:
+    covers a site at the opening view; popups pan clear of the same controls. Rank labels
+    show for the ``top_n`` best sites at the opening zoom, twice as many per zoom level in, and never over one another:
     labels are placed in rank order and one that would overlap a placed label stays closed.
     """
 
@@ -47,6 +47,9 @@ class View(MacroElement):
                 var right = width(".leaflet-right .leaflet-control") + margin;
                 map.fitBounds({{ this.bounds }}, {paddingTopLeft: [left, margin],
                                                   paddingBottomRight: [right, margin], animate: false});
+                // popups bound later or earlier inherit these: a popup opened on a site pans clear of the controls
+                L.Popup.prototype.options.autoPanPaddingTopLeft = L.point(left, margin);
+                L.Popup.prototype.options.autoPanPaddingBottomRight = L.point(right, margin);
                 openingZoom = map.getZoom();
             }
             function declutter() {
@@ -58,15 +61,14 @@ class View(MacroElement):
                 var placed = [], view = map.getBounds(), shown = 0;
                 labelled.forEach(function(layer) {
                     var rank = layer.feature.properties.rank, centre = layer.getCenter();
-                    var keep = rank <= limit && view.contains(centre);
-                    if (keep) {
-                        var p = map.latLngToContainerPoint(centre), w = 8 + 7 * String(rank).length, h = 16;
-                        keep = placed.every(function(q) {
-                            return Math.abs(p.x - q.x) > (w + q.w) / 2 + 2 || Math.abs(p.y - q.y) > h + 2;
-                        });
-                        if (keep) { placed.push({x: p.x, y: p.y, w: w}); }
-                    }
-                    if (keep) { layer.openTooltip(centre); shown++; } else { layer.closeTooltip(); }
+                    if (rank > limit || !view.contains(centre)) { layer.closeTooltip(); return; }
+                    layer.openTooltip(centre);
+                    var el = layer.getTooltip().getElement(), box = el && el.getBoundingClientRect();
+                    var free = box && placed.every(function(q) {
+                        return box.right + 2 <= q.left || box.left >= q.right + 2
+                            || box.bottom + 2 <= q.top || box.top >= q.bottom + 2;
+                    });
+                    if (free) { placed.push(box); shown++; } else { layer.closeTooltip(); }
                 });
                 window.GEO_MAP.labels_shown = shown;
             }

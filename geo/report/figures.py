@@ -24,7 +24,7 @@ from matplotlib.patches import Patch
 
 from geo.exclusions import OUTSIDE_STUDY_AREA, OWNERSHIP_UNKNOWN
 from geo.gridstrength import effective_voltage_kv
-from geo.style import LAYERS, SCORE_RAMP, VOLTAGE_CLASSES, LayerStyle, agency_colour, voltage_class
+from geo.style import LABEL_EDGE, LAYERS, SCORE_RAMP, VOLTAGE_CLASSES, LayerStyle, agency_colour, voltage_class
 from geo.types import ANALYSIS_CRS
 
 if TYPE_CHECKING:
@@ -103,8 +103,8 @@ def _label_sites(fig: Figure, ax: Axes, sites: pd.DataFrame) -> list[int]:
         moved = offset != (0.0, 0.0)
         ax.annotate(str(rank), (anchor.x, anchor.y), xytext=offset, textcoords="offset points", ha="center",
                     va="center", fontsize=LABEL_FONT_PT, fontweight="bold", zorder=8,
-                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "#333333", "lw": 0.5},
-                    arrowprops={"arrowstyle": "-", "color": "#333333", "lw": 0.6} if moved else None)
+                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": LABEL_EDGE, "lw": 0.5},
+                    arrowprops={"arrowstyle": "-", "color": LABEL_EDGE, "lw": 0.6} if moved else None)
     return left_out
 
 
