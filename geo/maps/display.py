@@ -30,14 +30,16 @@ EXCLUSION_DISPLAY_CELLS = 900
 #: Coordinates are rounded to this many degrees (about 1 m), well below the display tolerance.
 COORDINATE_GRID_DEG = 1e-5
 
-#: Binds the escaped popup, tooltip and label a feature carries in its properties. Rank labels start
-#: closed; the map's view script opens those that fit at the current zoom.
+#: Binds the escaped popup (sized to fit a small window), tooltip and label a feature carries in its
+#: properties. The map's view script closes the rank labels that do not fit at the current zoom.
 BIND_FEATURE = JsCode("""
 function(feature, layer) {
     var p = feature.properties || {};
     if (p.popup) {
+        var room = Math.max(200, window.innerWidth - 150);  // clear of the controls on either side
         layer.bindPopup(function() { return p.popup + (p.sources ? window.GEO_SOURCES : ""); },
-                        {maxWidth: 480, minWidth: 300, maxHeight: 520});
+                        {maxWidth: Math.min(480, room), minWidth: Math.min(300, room),
+                         maxHeight: Math.min(520, Math.max(200, window.innerHeight - 140))});
     }
     if (p.label) {
         layer.bindTooltip(p.label, {permanent: true, direction: "center", className: "geo-rank-label",

@@ -19,9 +19,9 @@ SMALL_SCREEN_PX = (800, 560)
 CSS = """
 <style>
 .leaflet-container { background: #f4f1ea; }
-.geo-popup { font: 12px/1.4 system-ui, sans-serif; }
+.geo-popup { font: 12px/1.4 system-ui, sans-serif; overflow-wrap: break-word; }
 .geo-popup h4 { margin: 0 0 4px; font-size: 14px; }
-.geo-popup table { border-collapse: collapse; margin: 4px 0; }
+.geo-popup table { border-collapse: collapse; margin: 4px 0; display: block; overflow-x: auto; max-width: 100%; }
 .geo-popup th, .geo-popup td { padding: 1px 6px 1px 0; text-align: left; vertical-align: top; }
 .geo-popup td.num { text-align: right; }
 .geo-popup .caveat { color: #a33; }

@@ -39,10 +39,12 @@ def add_sites(canvas: Canvas, sites: gpd.GeoDataFrame, name: str, score_map: cm.
               tolerance: float, standings: Mapping[str, list[str]], labelled: bool, show: bool) -> str:
     """Draw one site table as a layer in the sites pane; returns the layer's JavaScript name.
 
-    Every site of a ``labelled`` table carries its rank as a label; the view script
-    (:mod:`geo.maps.view`) opens only the labels that fit at the current zoom.
+    Sites are drawn from the last rank to the first, so a better site lies on top of a
+    worse neighbour and takes the click. Every site of a ``labelled`` table carries its
+    rank as a label; the view script (:mod:`geo.maps.view`) opens only the labels that
+    fit at the current zoom.
     """
-    shown = for_display(sites.assign(_row=np.arange(len(sites))), tolerance)
+    shown = for_display(sites.assign(_row=np.arange(len(sites))).iloc[::-1], tolerance)
     table = sites.iloc[shown["_row"].to_numpy()]
     popups = [
         site_popup(site, criteria, weights, len(sites), min_line_kv=min_kv,
