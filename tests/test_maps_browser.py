@@ -200,3 +200,22 @@ def test_rank_labels_declutter_by_zoom(browser: Any, map_path: Path, demo_result
     page.screenshot(path=str(ARTIFACTS / "map-zoomed-labels.png"))
     assert view.errors == []
     page.close()
+
+
+def test_a_site_without_a_label_shows_its_rank_on_hover(browser: Any, map_path: Path,
+                                                        demo_result: RunResult) -> None:
+    view = Page(browser, map_path)
+    page = view.page
+    last = int(demo_result.sites["rank"].max())
+    tip = page.evaluate(f"""() => {{
+        let found = null;
+        window.GEO_MAP.map.eachLayer(l => {{
+            if (l.feature && l.feature.properties.rank === {last} && l.feature.properties.popup) {{ found = l; }}
+        }});
+        const tooltip = found.getTooltip();
+        return {{permanent: tooltip.options.permanent || false, text: tooltip.getContent()}};
+    }}""")
+    assert tip["permanent"] is False
+    assert tip["text"].startswith(f"Candidate sites (ranked): rank {last}, score ")
+    assert view.errors == []
+    page.close()

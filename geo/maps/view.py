@@ -52,23 +52,37 @@ class View(MacroElement):
                 L.Popup.prototype.options.autoPanPaddingBottomRight = L.point(right, margin);
                 openingZoom = map.getZoom();
             }
+            function showLabel(layer, on) {
+                // a site carries either its permanent rank label or, when that is hidden, a hover tip
+                var p = layer.feature.properties, tip = layer.getTooltip();
+                var isLabel = Boolean(tip && tip.options.permanent);
+                if (on === isLabel && tip) { return; }
+                layer.unbindTooltip();
+                if (on) {
+                    layer.bindTooltip(p.label, {permanent: true, direction: "center", className: "geo-rank-label",
+                                                interactive: false});
+                } else {
+                    layer.bindTooltip(p.tip, {sticky: true});
+                }
+            }
             function declutter() {
                 if (!sites || !map.hasLayer(sites) || openingZoom === null) { return; }
                 var limit = Math.max(topN, Math.round(topN * Math.pow(2, map.getZoom() - openingZoom)));
                 var labelled = [];
-                sites.eachLayer(function(layer) { if (layer.getTooltip()) { labelled.push(layer); } });
+                sites.eachLayer(function(layer) { if (layer.feature.properties.label) { labelled.push(layer); } });
                 labelled.sort(function(a, b) { return a.feature.properties.rank - b.feature.properties.rank; });
                 var placed = [], view = map.getBounds(), shown = 0;
                 labelled.forEach(function(layer) {
                     var rank = layer.feature.properties.rank, centre = layer.getCenter();
-                    if (rank > limit || !view.contains(centre)) { layer.closeTooltip(); return; }
+                    if (rank > limit || !view.contains(centre)) { showLabel(layer, false); return; }
+                    showLabel(layer, true);
                     layer.openTooltip(centre);
                     var el = layer.getTooltip().getElement(), box = el && el.getBoundingClientRect();
                     var free = box && placed.every(function(q) {
                         return box.right + 2 <= q.left || box.left >= q.right + 2
                             || box.bottom + 2 <= q.top || box.top >= q.bottom + 2;
                     });
-                    if (free) { placed.push(box); shown++; } else { layer.closeTooltip(); }
+                    if (free) { placed.push(box); shown++; } else { showLabel(layer, false); }
                 });
                 window.GEO_MAP.labels_shown = shown;
             }
