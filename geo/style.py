@@ -67,7 +67,7 @@ LAYERS: dict[str, LayerStyle] = {
                            dash=True),
     "ownership_unknown": LayerStyle("Ownership unknown", "ownership unknown (no data)", "#bcbddc",
                                     fill="#bcbddc", fill_opacity=0.6),
-    "relief": LayerStyle("Shaded relief", "shaded relief", "#000000", fill_opacity=0.35),
+    "relief": LayerStyle("Shaded relief", "shaded relief", "#000000"),
 }
 
 AGENCY_COLOURS = {

@@ -111,11 +111,11 @@ def add_relief(canvas: Canvas, elevation_path: Path, bounds_deg: tuple[float, fl
     png = relief_png(hillshade(elevation, pixel * scale))
     to_deg = Transformer.from_crs(WEB_MERCATOR, STORE_CRS, always_xy=True)
     (lon0, lon1), (lat0, lat1) = to_deg.transform([x0, x0 + width * pixel], [y1 - height * pixel, y1])
-    style = LAYERS["relief"]
-    title = f"{style.title} ({describe_elevation(elevation_path)})"
+    style, source = LAYERS["relief"], describe_elevation(elevation_path)
+    title = f"{style.title} ({source})"
     url = "data:image/png;base64," + base64.b64encode(png).decode()
     canvas.add(folium.raster_layers.ImageOverlay(url, bounds=[[lat0, lon0], [lat1, lon1]], name=title,
                                                  interactive=False, zindex=1, show=True), title)
     canvas.legend.append(legend.section("Terrain", [
         f'<span class="sw" style="background:linear-gradient(to right,#555,#fff)"></span>'
-        f"{esc(title.lower())}"]))
+        f"{esc(style.legend)} ({esc(source)}; shadows where ground faces away from a light in the north-west)"]))
