@@ -30,6 +30,17 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
+#: The section of a site's explanation a criterion falls in, by its measure, else by the first layer it reads.
+SECTION_BY_MEASURE = {"slope": "Terrain", "height_above_basin": "Terrain", "people_within": "People",
+                      "capacity_within": "Grid", "substation_lines": "Grid"}
+SECTION_BY_LAYER = {
+    "transmission": "Grid", "substations": "Grid", "power_plants": "Grid", "water_stress": "Water",
+    "water_service_areas": "Water", "water_bodies": "Water", "fiber": "Access", "backbone_pops": "Access",
+    "roads": "Access", "rail": "Access", "elevation": "Terrain", "places": "People", "urban": "People",
+    "county_stats": "People",
+}
+
+
 class Criterion(_Model):
     """One thing a good site has, scored 0-1 by a value function and weighted.
 
@@ -51,6 +62,8 @@ class Criterion(_Model):
     attribute: str | None = None
     unit: str = "km"
     description: str = ""
+    section: str = Field("", description="Where a site's explanation groups it (Grid, Water, Access, Terrain, "
+                         "People); by default from its measure and first layer")
     value_function: ValueFunction
     weight: float = Field(ge=0)
     cap_km: float = Field(100.0, gt=0, description="Distances beyond this are treated as equal")
@@ -93,6 +106,8 @@ class Criterion(_Model):
                     "capacity_within": ["power_plants"], "substation_lines": ["substations", "transmission"]}
         if self.measure in expected and self.layers != expected[self.measure]:
             raise ValueError(f"criterion {self.name!r}: measure {self.measure!r} reads layers {expected[self.measure]}")
+        if not self.section:
+            self.section = SECTION_BY_MEASURE.get(self.measure) or SECTION_BY_LAYER.get(self.layers[0], "Other")
         return self
 
 
@@ -226,7 +241,7 @@ def _default_criteria() -> list[Criterion]:
         ),
         Criterion(
             name="groundwater", layers=["county_stats"], measure="attribute", attribute="groundwater_share",
-            unit="share 0-1", required=False,
+            unit="share 0-1", required=False, section="Water",
             description="Share of the county's fresh water drawn from groundwater (a stressed aquifer is the risk)",
             value_function=Linear(low=0, high=1, direction="lower_is_better"), weight=0.05,
         ),
