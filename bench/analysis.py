@@ -33,8 +33,8 @@ DEFAULT_RAW = ROOT.parent / "shared" / "data" / "raw"
 
 def child_analysis(store_dir: str, resolution: float) -> dict:
     """One full analysis; timings per step and peak memory of this process."""
-    from geo.api import rank
     from geo.analysis import prepare
+    from geo.api import rank
     from geo.config import load_config
     from geo.store import LayerStore
 

@@ -32,7 +32,8 @@ from geo.pointquery import PointScorer
 from geo.query import read_places
 from geo.runmodel import RunRecord, RunResult
 from geo.runs import DEFAULT_RUNS, DocumentWriter, write_run
-from geo.sensitivity import METHODS as ROBUSTNESS_METHODS, add_robustness
+from geo.sensitivity import METHODS as ROBUSTNESS_METHODS
+from geo.sensitivity import add_robustness
 from geo.sitetable import rank
 from geo.statesummary import state_summary
 from geo.store import DEFAULT_STORE, LayerStore, resolve_store

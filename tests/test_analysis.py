@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import TINY_X0, TINY_Y0
 
 from geo.analysis import prepare
 from geo.config import load_config
 from geo.errors import LayerNotFoundError
 from geo.store import LayerStore
-
-from conftest import TINY_X0, TINY_Y0
 
 
 def tiny_config(**overrides):

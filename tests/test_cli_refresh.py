@@ -183,9 +183,9 @@ def test_dry_run_shows_protocols_in_brackets(tmp_path, mirror):
 
 
 def _stored_layer(store: Path) -> None:
+    import geopandas as gpd
     from shapely.geometry import Point
 
-    import geopandas as gpd
     from geo.store import LayerStore
 
     frame = gpd.GeoDataFrame({"name": ["Westwing"], "max_voltage_kv": [500.0]}, geometry=[Point(-112.2, 33.7)],

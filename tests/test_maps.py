@@ -12,13 +12,12 @@ import pytest
 from click.testing import CliRunner
 from shapely.geometry import box
 
+from geo import style
 from geo.api import RunResult
 from geo.cli.map import map_command
 from geo.exclusions import ExclusionMap
 from geo.grid import Grid
-from geo import style
-from geo.maps import (LATEST_MAP, build_map, display_tolerance, exclusion_shapes, for_display, site_popup,
-                      write_map)
+from geo.maps import LATEST_MAP, build_map, display_tolerance, exclusion_shapes, for_display, site_popup, write_map
 from geo.maps.layers import protected_legend
 from geo.maps.relief import hillshade
 

@@ -12,11 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_maps import make_hostile
 
 from geo.api import RunResult
 from geo.maps import write_map
-
-from test_maps import make_hostile
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"

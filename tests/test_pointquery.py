@@ -8,9 +8,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-from shapely.geometry import Point, box
-
 from conftest import tiny_geometry
+from shapely.geometry import Point, box
+from test_analysis import tiny_config
+
 from geo.analysis import Analysis, prepare
 from geo.api import resolve, score_points
 from geo.config import load_config
@@ -18,7 +19,6 @@ from geo.placescores import score_places_from_layers
 from geo.pointquery import PointScorer
 from geo.query import score_places
 from geo.store import LayerStore
-from test_analysis import tiny_config
 
 #: Cells (m) some raster measures are computed on before they are copied onto the grid.
 COARSE_CELL_M = {"capacity_within": 1000.0, "substation_lines": 1000.0}

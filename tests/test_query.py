@@ -7,14 +7,13 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pytest
+from conftest import tiny_geometry
 from shapely.geometry import Point, box
+from test_analysis import tiny_config
 
 from geo.analysis import prepare
 from geo.errors import InputError
 from geo.query import explain_location, explain_site, read_places, score_places
-
-from conftest import tiny_geometry
-from test_analysis import tiny_config
 
 
 def places(*geoms) -> gpd.GeoDataFrame:

@@ -14,8 +14,8 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-
 from conftest import SHARED_DATA
+
 from geo.cli import cli
 from geo.store import LayerStore
 
@@ -88,8 +88,8 @@ def test_known_bad_places_lie_outside_every_top_site_and_good_ones_are_eligible(
     bad = points[~points["known_good"]]
     inside = gpd.sjoin(bad, top[["site_id", "geometry"]], predicate="within")
     assert inside.empty, inside[["name", "site_id"]]
-    from geo.runs import read_run
     from geo.query import explain_location
+    from geo.runs import read_run
 
     sites, record = read_run(folder)
     for place in points[points["known_good"]].itertuples():

@@ -13,9 +13,20 @@ from geo.api import RunResult
 from geo.config import Config, Criterion, SiteRules
 from geo.exclusions import ExclusionMap
 from geo.grid import Grid
-from geo.sensitivity import (NOT_SENSITIVE, ROBUSTNESS_COLUMNS, SiteFollower, SiteReranker, add_robustness,
-                             dirichlet_weights, rank_labels, sensitivity, site_labels, swept_weights, sweep_changes,
-                             without)
+from geo.sensitivity import (
+    NOT_SENSITIVE,
+    ROBUSTNESS_COLUMNS,
+    SiteFollower,
+    SiteReranker,
+    add_robustness,
+    dirichlet_weights,
+    rank_labels,
+    sensitivity,
+    site_labels,
+    sweep_changes,
+    swept_weights,
+    without,
+)
 from geo.sites import find_sites
 from geo.types import STORE_CRS
 from geo.valuefunctions import Linear

@@ -11,8 +11,14 @@ from scipy import stats
 from geo.api import RunResult
 from geo.errors import InputError
 from geo.store import LayerStore
-from geo.validation import (bootstrap_auc_interval, median_rank_percentile, parse_labels, rank_percentiles,
-                            roc_auc, validate)
+from geo.validation import (
+    bootstrap_auc_interval,
+    median_rank_percentile,
+    parse_labels,
+    rank_percentiles,
+    roc_auc,
+    validate,
+)
 
 
 def test_auc_of_perfect_reversed_and_tied_sets() -> None:

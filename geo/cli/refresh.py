@@ -12,13 +12,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn
 from rich.table import Table
 
 from geo.cli.layers import missing_layers, missing_table
-from geo.cli.options import (
-    EXIT_BAD_INPUT,
-    EXIT_FETCH_FAILED,
-    configure_logging,
-    store_option,
-    verbosity,
-)
+from geo.cli.options import EXIT_BAD_INPUT, EXIT_FETCH_FAILED, configure_logging, store_option, verbosity
 from geo.errors import ConfigError, LayerSchemaError
 from geo.refresh import RefreshOutcome
 from geo.refresh import refresh as run_refresh

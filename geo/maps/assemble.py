@@ -15,6 +15,7 @@ from folium import plugins
 from folium.template import Template
 from jinja2.utils import htmlsafe_json_dumps
 
+from geo.atomic import atomic_write_text
 from geo.errors import GeoError
 from geo.maps import layers as groups
 from geo.maps import legend
@@ -24,7 +25,6 @@ from geo.maps.relief import add_relief
 from geo.maps.sites import SITES_PANE, add_sites, score_colormap
 from geo.maps.standing import scenario_standing
 from geo.maps.view import View
-from geo.atomic import atomic_write_text
 from geo.store import LayerStore
 
 if TYPE_CHECKING:

@@ -16,8 +16,17 @@ from geo.gridstrength import effective_voltage_kv
 from geo.maps import legend
 from geo.maps.display import collection, esc, exclusion_shapes, fmt, for_display, geojson, leaflet_style
 from geo.provenance import Provenance
-from geo.style import (DC_OR_UNKNOWN, LAYERS, NO_DATA_FILL, NON_FEDERAL_COLOUR, VOLTAGE_CLASSES, WATER_STRESS_RAMP,
-                       agency_colour, cause_colour, voltage_class)
+from geo.style import (
+    DC_OR_UNKNOWN,
+    LAYERS,
+    NO_DATA_FILL,
+    NON_FEDERAL_COLOUR,
+    VOLTAGE_CLASSES,
+    WATER_STRESS_RAMP,
+    agency_colour,
+    cause_colour,
+    voltage_class,
+)
 from geo.types import STORE_CRS
 
 if TYPE_CHECKING:

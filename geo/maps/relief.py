@@ -14,11 +14,11 @@ from PIL import Image
 from pyproj import Transformer
 from rasterio.warp import Resampling, reproject
 
+from geo.grid import raster_cell_m
 from geo.maps import legend
+from geo.maps.display import esc
 from geo.maps.layers import Canvas
 from geo.style import LAYERS
-from geo.grid import raster_cell_m
-from geo.maps.display import esc
 from geo.terrain import describe_elevation
 from geo.types import STORE_CRS
 

@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from geo.atomic import atomic_write_bytes, atomic_write_text
 from geo.config import config_yaml
 from geo.exclusions import OWNERSHIP_UNKNOWN
 from geo.query import explain_site
 from geo.report.figures import contributions_png, overview_png
 from geo.report.templates import HTML, HTML_ENV, MARKDOWN, MD_ENV
 from geo.sensitivity import ROBUSTNESS_COLUMNS
-from geo.atomic import atomic_write_bytes, atomic_write_text
 from geo.style import voltage_class
 
 if TYPE_CHECKING:

@@ -23,9 +23,7 @@ import pandas as pd
 import pyproj
 import requests
 import shapely
-from shapely.geometry import (
-    LinearRing, LineString, MultiLineString, MultiPoint, MultiPolygon, Point, Polygon, shape,
-)
+from shapely.geometry import LinearRing, LineString, MultiLineString, MultiPoint, MultiPolygon, Point, Polygon, shape
 from shapely.geometry.base import BaseGeometry
 
 from geo.errors import FetchError
