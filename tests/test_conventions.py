@@ -32,9 +32,9 @@ def _public_functions(tree: ast.Module) -> list[ast.FunctionDef | ast.AsyncFunct
         for node in body:
             if isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
                 visit(node.body)
-            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and not node.name.startswith("_"):
-                if not _decorator_names(node) & _NOT_DOCUMENTED_AS_FUNCTIONS:
-                    found.append(node)
+            elif (isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and not node.name.startswith("_")
+                  and not _decorator_names(node) & _NOT_DOCUMENTED_AS_FUNCTIONS):
+                found.append(node)
 
     visit(tree.body)
     return found
