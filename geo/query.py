@@ -21,9 +21,10 @@ import rasterio
 
 from geo.aggregate import aggregate
 from geo.analysis import Analysis
-from geo.errors import InputError
+from geo.errors import FetchError, InputError
 from geo.grid import rasterize_mask
 from geo.outputs import EXCLUSIONS_TIF, SCORE_NODATA, SCORE_SCALE, SCORES_TIF
+from geo.sources.files import read_vector
 from geo.types import STORE_CRS
 
 if TYPE_CHECKING:
@@ -113,9 +114,9 @@ def _csv_chunks(path: Path, chunk_rows: int | None) -> Iterator[gpd.GeoDataFrame
 def _vector_chunks(path: Path, chunk_rows: int | None) -> Iterator[gpd.GeoDataFrame]:
     """Places of a vector file, read whole and handed out ``chunk_rows`` at a time."""
     try:
-        frame = gpd.read_file(path)
-    except Exception as exc:  # pyogrio raises its own error types
-        raise InputError(f"{path}: not a readable vector file: {exc}") from exc
+        frame = read_vector(Path(path))
+    except FetchError as exc:  # the file named, GDAL's warnings (an unclosed ring) folded into the one message
+        raise InputError(f"not a readable vector file: {exc}") from exc
     if frame.crs is None:
         raise InputError(f"{path}: has no CRS; expected coordinates with a CRS (GeoJSON is EPSG:4326)")
     step = chunk_rows or max(len(frame), 1)
