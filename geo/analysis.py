@@ -20,8 +20,8 @@ import geopandas as gpd
 import numpy as np
 from shapely import wkt
 
-from geo.aggregate import aggregate
-from geo.config import Config, Criterion
+from geo.aggregate import Method, aggregate
+from geo.config import Config, Criterion, Exclusion
 from geo.criteria import criterion_raw
 from geo.errors import ConfigError, LayerNotFoundError
 from geo.exclusions import ExclusionMap, build_exclusions
@@ -79,7 +79,7 @@ class Analysis:
     def criterion(self, name: str) -> Criterion:
         return next(c for c in self.criteria if c.name == name)
 
-    def cell_scores(self, weights: Mapping[str, float] | None = None, method: str | None = None) -> np.ndarray:
+    def cell_scores(self, weights: Mapping[str, float] | None = None, method: Method | None = None) -> np.ndarray:
         """Aggregate score of every eligible cell (aligned with ``eligible``)."""
         return aggregate(self.subscores, weights or self.weights, method or self.config.aggregation.method)
 
@@ -113,7 +113,7 @@ class Analysis:
         r0, r1 = int(self.eligible[0] // grid_width), int(self.eligible[-1] // grid_width)
         width = c1 - c0 + 1
         local = np.empty(self.eligible.size, dtype=np.int32)
-        for i, block in zip(range(0, self.eligible.size, chunk), blocks):
+        for i, block in zip(range(0, self.eligible.size, chunk), blocks, strict=True):
             rows, cols = np.divmod(block, grid_width)
             local[i:i + chunk] = (rows - r0) * width + (cols - c0)
         return (slice(r0, r1 + 1), slice(c0, c1 + 1)), local
@@ -187,7 +187,7 @@ def _terrain_note(config: Config, criteria: list[Criterion], exclusions: Exclusi
     if elevation is None:
         return "no terrain measure: no elevation layer in the store"
     source = describe_elevation(elevation)
-    used = [c for c in criteria if c.measure in ("slope", "height_above_basin")]
+    used: list[Criterion | Exclusion] = [c for c in criteria if c.measure in ("slope", "height_above_basin")]
     used += [e for e in config.exclusions if e.layer == "elevation" and e.name in exclusions.causes]
     parts = []
     for rule in used:
@@ -208,9 +208,10 @@ def _shared_sources(criteria: list[Criterion], provenance: Mapping[str, Provenan
     def origin(criterion: Criterion) -> tuple[frozenset[str], str, str | None] | None:
         """The source files a criterion reads and what it measures of them (other columns count apart)."""
         records = [provenance[name] for name in criterion.layers if name in provenance]
-        if not records or any(r.source_checksum is None for r in records):
+        checksums = [r.source_checksum for r in records if r.source_checksum is not None]
+        if not records or len(checksums) < len(records):
             return None
-        return frozenset(r.source_checksum for r in records), criterion.measure, criterion.attribute
+        return frozenset(checksums), criterion.measure, criterion.attribute
 
     warnings = []
     for i, first in enumerate(criteria):

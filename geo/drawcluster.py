@@ -85,7 +85,7 @@ def ranks_on_cluster(follower: SiteFollower, criteria: list[str], draw_weights: 
         starts = np.cumsum([0] + [len(chunk) for chunk in chunks[:-1]])
         shared = client.scatter(_portable(follower), broadcast=True)
         futures = [client.submit(_chunk_ranks, shared, criteria, chunk, pure=False) for chunk in chunks]
-        where = {future.key: (start, len(chunk)) for future, start, chunk in zip(futures, starts, chunks)}
+        where = {future.key: (start, len(chunk)) for future, start, chunk in zip(futures, starts, chunks, strict=True)}
         done = 0
         for future, ranks in as_completed(futures, with_results=True):
             start, size = where[future.key]
@@ -127,4 +127,4 @@ def _portable(follower: SiteFollower) -> SiteFollower:
 
 def _chunk_ranks(follower: SiteFollower, criteria: list[str], rows: np.ndarray) -> np.ndarray:
     """Ranks of the base sites for each weight vector of ``rows`` (runs on a Dask worker)."""
-    return np.stack([follower.ranks(dict(zip(criteria, row.tolist())))[0] for row in rows])
+    return np.stack([follower.ranks(dict(zip(criteria, row.tolist(), strict=True)))[0] for row in rows])

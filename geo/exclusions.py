@@ -177,7 +177,7 @@ def _agency_raster(land: gpd.GeoDataFrame, grid: Grid) -> np.ndarray:
     if not len(order):
         return np.zeros(grid.shape, dtype=np.uint8)
     return features.rasterize(
-        zip(land.geometry.to_numpy()[order], code[order].tolist()),
+        zip(land.geometry.to_numpy()[order], code[order].tolist(), strict=True),
         out_shape=grid.shape, transform=grid.transform, fill=0, dtype="uint8",
     )
 

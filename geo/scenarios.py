@@ -195,7 +195,7 @@ def compare(configs: Sequence[Config], store: LayerStore | str | None = None, *,
     names = scenario_names(configs)
     prepared: dict[str, Analysis] = {}
     results: dict[str, RunResult] = {}
-    for name, config in zip(names, configs):
+    for name, config in zip(names, configs, strict=True):
         if on_scenario:
             on_scenario(name)
         started = datetime.now(UTC)

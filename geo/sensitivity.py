@@ -109,7 +109,7 @@ class SensitivityResult:
         for criterion in self.criteria:
             row: dict[str, Any] = {"criterion": criterion, "weight": self.base_weights[criterion]}
             swept = self.sweep[self.sweep["criterion"] == criterion]
-            for change, label in zip(self.settings["sweep_changes"], changes):
+            for change, label in zip(self.settings["sweep_changes"], changes, strict=True):
                 row[label] = _kept(swept[np.isclose(swept["change"].astype(float), change)], top_n)
             row["left out"] = _kept(self.leave_one_out[self.leave_one_out["criterion"] == criterion], top_n)
             rows.append(row)
@@ -285,7 +285,7 @@ def _rank_draws(ranker: Ranker, criteria: list[str], draw_weights: np.ndarray,
     """Ranks of the base sites for every row of ``draw_weights``, in one process."""
     out = np.empty((len(draw_weights), ranker.n_sites))
     for i, row in enumerate(draw_weights):
-        out[i] = ranker.ranks(dict(zip(criteria, row.tolist())))[0]
+        out[i] = ranker.ranks(dict(zip(criteria, row.tolist(), strict=True)))[0]
         if on_draw:
             on_draw(i + 1, len(draw_weights))
     return out

@@ -145,7 +145,7 @@ def _ranks_of(rows: np.ndarray) -> np.ndarray:
     if _WORKER_FOLLOWER is None:
         raise RuntimeError("no site follower was set before the worker processes were forked")
     follower, criteria = _WORKER_FOLLOWER
-    return np.stack([follower.ranks(dict(zip(criteria, row.tolist())))[0] for row in rows])
+    return np.stack([follower.ranks(dict(zip(criteria, row.tolist(), strict=True)))[0] for row in rows])
 
 
 def follow_draws(follower: SiteFollower, criteria: list[str], draw_weights: np.ndarray, workers: int = 1,
@@ -192,7 +192,7 @@ def follow_draws(follower: SiteFollower, criteria: list[str], draw_weights: np.n
         workers = 1
     if workers <= 1 or draws < 2:
         for i, row in enumerate(draw_weights):
-            out[i] = follower.ranks(dict(zip(criteria, row.tolist())))[0]
+            out[i] = follower.ranks(dict(zip(criteria, row.tolist(), strict=True)))[0]
             if on_draw:
                 on_draw(i + 1, draws)
         return out

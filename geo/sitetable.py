@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 
 import geopandas as gpd
 import numpy as np
@@ -14,6 +15,7 @@ from shapely.geometry import Polygon, shape
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 
+from geo.aggregate import Method
 from geo.analysis import Analysis
 from geo.config import Criterion
 from geo.criteria import select_features
@@ -24,8 +26,8 @@ from geo.sites import compactness, label_stats
 from geo.types import STORE_CRS
 
 
-def rank(analysis: Analysis, weights: dict[str, float] | None = None,
-         method: str | None = None) -> tuple[gpd.GeoDataFrame, np.ndarray, np.ndarray]:
+def rank(analysis: Analysis, weights: Mapping[str, float] | None = None,
+         method: Method | None = None) -> tuple[gpd.GeoDataFrame, np.ndarray, np.ndarray]:
     """Score cells, find and describe sites.
 
     Parameters
@@ -107,7 +109,7 @@ def describe_sites(analysis: Analysis, labels: np.ndarray, cell_scores: np.ndarr
     centroids = gpd.GeoSeries(gpd.points_from_xy(x, y), crs=grid.crs).to_crs(STORE_CRS)
     sites["lon"], sites["lat"] = centroids.x.to_numpy(), centroids.y.to_numpy()
     sites["state"] = sites["state"].fillna("??")
-    sites["site_id"] = [site_id(st, cx, cy) for st, cx, cy in zip(sites["state"], x, y)]
+    sites["site_id"] = [site_id(st, cx, cy) for st, cx, cy in zip(sites["state"], x, y, strict=True)]
     _add_nearest(sites, analysis)
     sites["caveats"] = data_caveats(analysis)
     sites = sites.sort_values(["score", "area_acres", "site_id"], ascending=[False, False, True], kind="stable")

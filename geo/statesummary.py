@@ -24,7 +24,7 @@ def state_summary(analysis: Analysis, sites: gpd.GeoDataFrame, labels: np.ndarra
     grid, bits = analysis.grid, analysis.exclusions.bits
     states = analysis.layers["states"]
     states = states[states["state"].isin(analysis.config.states)].reset_index(drop=True)
-    state_of = features.rasterize(zip(states.geometry, range(1, len(states) + 1)), out_shape=grid.shape,
+    state_of = features.rasterize(zip(states.geometry, range(1, len(states) + 1), strict=True), out_shape=grid.shape,
                                   transform=grid.transform, fill=0, dtype="uint8")
     n = len(states) + 1
     cell_km2 = grid.resolution**2 / 1e6

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import branca.colormap as cm
 import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from folium.map import Layer
 
 from geo.gridstrength import effective_voltage_kv
 from geo.maps import legend
@@ -45,8 +46,16 @@ class Canvas:
     legend: list[str] = field(default_factory=list)
     layers: list[str] = field(default_factory=list)
 
-    def add(self, layer: folium.Layer, title: str) -> None:
-        """Add ``layer`` to the map under ``title``."""
+    def add(self, layer: Layer, title: str) -> None:
+        """Add ``layer`` to the map under ``title``.
+
+        Parameters
+        ----------
+        layer
+            A folium layer (a GeoJSON or tile layer).
+        title
+            Its name in the layer control, as shown.
+        """
         layer.add_to(self.map)
         self.layers.append(title)
 
@@ -83,8 +92,8 @@ def add_exclusions(canvas: Canvas, analysis: Analysis) -> None:
         popup = f'<div class="geo-popup"><b>Excluded: {esc(cause)}</b><br>{esc(description)}</div>'
         data = collection(shown, {"popup": [popup], "tip": [f"excluded: {esc(description)}"]})
         name = f"Excluded: {cause.replace('_', ' ')}"
-        style = leaflet_style(base, color=colour, fillColor=colour, fillOpacity=0.35)
-        canvas.add(geojson(data, name, lambda f, s=style: s, show=cause not in HIDDEN_CAUSES), name)
+        options = leaflet_style(base, color=colour, fillColor=colour, fillOpacity=0.35)
+        canvas.add(geojson(data, name, _same_style(options), show=cause not in HIDDEN_CAUSES), name)
         rows.append(legend.swatch(colour, f"{cause.replace('_', ' ')}: {description}"))
     if rows:
         canvas.legend.append(legend.section("Excluded land (click for the reason)", rows))
@@ -197,7 +206,7 @@ def add_transport(canvas: Canvas, layers: Mapping[str, gpd.GeoDataFrame]) -> Non
         style = LAYERS[name]
         frame = for_display(layers[name], canvas.tolerance)
         tips = [esc(n) or style.legend for n in frame["name"]]
-        canvas.add(geojson(collection(frame, {"tip": tips}), style.title, lambda f, s=style: leaflet_style(s),
+        canvas.add(geojson(collection(frame, {"tip": tips}), style.title, _same_style(leaflet_style(style)),
                            show=False), style.title)
         canvas.legend.append(legend.section(style.title, [legend.style_swatch(style)]))
 
@@ -235,6 +244,10 @@ def add_boundaries(canvas: Canvas, layers: Mapping[str, gpd.GeoDataFrame]) -> gp
 def _add_points(canvas: Canvas, points: gpd.GeoDataFrame, tips: list[str], layer: str) -> None:
     """A layer of circle markers with tooltips, styled as the catalogue says."""
     style = LAYERS[layer]
-    options = leaflet_style(style)
-    canvas.add(geojson(collection(points, {"tip": tips}), style.title, lambda f: options,
+    canvas.add(geojson(collection(points, {"tip": tips}), style.title, _same_style(leaflet_style(style)),
                        marker=folium.CircleMarker()), style.title)
+
+
+def _same_style(options: dict[str, Any]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """A style function that gives every feature the same Leaflet ``options``."""
+    return lambda feature: options
