@@ -77,10 +77,40 @@ class Analysis:
         return any(p.synthetic for p in self.provenance.values())
 
     def criterion(self, name: str) -> Criterion:
+        """The active criterion called ``name``.
+
+        Parameters
+        ----------
+        name
+            A criterion name from the configuration.
+
+        Returns
+        -------
+        Criterion
+            Its configuration.
+
+        Raises
+        ------
+        StopIteration
+            No active criterion has that name.
+        """
         return next(c for c in self.criteria if c.name == name)
 
     def cell_scores(self, weights: Mapping[str, float] | None = None, method: Method | None = None) -> np.ndarray:
-        """Aggregate score of every eligible cell (aligned with ``eligible``)."""
+        """Aggregate score of every eligible cell (aligned with ``eligible``).
+
+        Parameters
+        ----------
+        weights
+            Weight by criterion name; None: the configuration's normalised weights.
+        method
+            ``weighted_sum`` or ``weighted_product``; None: the configuration's aggregation.
+
+        Returns
+        -------
+        numpy.ndarray
+            float32 scores in [0, 1], one per eligible cell; NaN where no sub-score is known.
+        """
         return aggregate(self.subscores, weights or self.weights, method or self.config.aggregation.method)
 
     def site_labels(self, cell_scores: np.ndarray) -> np.ndarray:
@@ -88,6 +118,16 @@ class Analysis:
 
         Only the bounding window of the eligible cells is searched, so the cost follows
         the land that can hold sites rather than the whole grid.
+
+        Parameters
+        ----------
+        cell_scores
+            Scores of the eligible cells, as :meth:`cell_scores` returns them.
+
+        Returns
+        -------
+        numpy.ndarray
+            int32 site labels on the full grid, 0 outside every site.
         """
         if self.eligible.size == 0:
             return np.zeros(self.grid.shape, dtype=np.int32)
@@ -119,7 +159,18 @@ class Analysis:
         return (slice(r0, r1 + 1), slice(c0, c1 + 1)), local
 
     def score_grid(self, cell_scores: np.ndarray) -> np.ndarray:
-        """Cell scores spread onto the full grid (NaN where excluded)."""
+        """Cell scores spread onto the full grid (NaN where excluded).
+
+        Parameters
+        ----------
+        cell_scores
+            Scores of the eligible cells, as :meth:`cell_scores` returns them.
+
+        Returns
+        -------
+        numpy.ndarray
+            float32 scores on the full grid.
+        """
         grid = np.full(self.grid.shape, np.nan, dtype=np.float32)
         grid.ravel()[self.eligible] = cell_scores
         return grid
@@ -127,6 +178,20 @@ class Analysis:
 
 def prepare(config: Config, store: LayerStore, *, on_step: StepCallback | None = None) -> Analysis:
     """Load the layers a configuration needs and compute exclusions and criteria on the grid.
+
+    Parameters
+    ----------
+    config
+        The run's configuration.
+    store
+        The layer store to read from.
+    on_step
+        Called with the name of each step (loading layers, exclusions, each criterion) as it starts.
+
+    Returns
+    -------
+    Analysis
+        The layers, grid, exclusions, raw values and sub-scores of the run.
 
     Raises
     ------

@@ -20,7 +20,23 @@ log = logging.getLogger(__name__)
 
 
 def select_features(rule: Criterion | Exclusion, layer: str, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """The features of ``frame`` that count for a criterion (voltage and population filters)."""
+    """The features of ``frame`` that count for a criterion (voltage and population filters).
+
+    Parameters
+    ----------
+    rule
+        The criterion or exclusion; its ``min_voltage_kv`` filters lines and substations,
+        its ``min_population`` towns.
+    layer
+        The name of the layer ``frame`` holds.
+    frame
+        The layer's features.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The rows of ``frame`` that pass the rule's filters (all of them on other layers).
+    """
     keep = np.ones(len(frame), dtype=bool)
     min_kv = getattr(rule, "min_voltage_kv", None)
     if min_kv is not None and layer in ("transmission", "substations"):

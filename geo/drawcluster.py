@@ -31,7 +31,18 @@ class SiteFollower(Protocol):
     n_sites: int
 
     def ranks(self, weights: dict[str, float]) -> tuple[np.ndarray, int]:
-        """Rank of each base site under ``weights``, and the number of sites found."""
+        """Rank of each base site under ``weights``, and the number of sites found.
+
+        Parameters
+        ----------
+        weights
+            Weight by criterion name.
+
+        Returns
+        -------
+        tuple[numpy.ndarray, int]
+            The rank of each base site (inf where no site of the draw covers it), and the number of sites found.
+        """
         ...
 
 #: The ``scheduler`` that starts a Dask ``LocalCluster`` on this machine for the draws.
