@@ -61,7 +61,15 @@ class Canvas:
 
 
 def add_ownership(canvas: Canvas, layers: Mapping[str, gpd.GeoDataFrame]) -> None:
-    """Federal land coloured by managing agency, and land no federal agency manages."""
+    """Federal land coloured by managing agency, and land no federal agency manages.
+
+    Parameters
+    ----------
+    canvas
+        The map being built.
+    layers
+        The run's vector layers; nothing is drawn without ``federal_land``.
+    """
     if "federal_land" not in layers:
         return
     style = LAYERS["federal_land"]
@@ -80,7 +88,15 @@ def add_ownership(canvas: Canvas, layers: Mapping[str, gpd.GeoDataFrame]) -> Non
 
 
 def add_exclusions(canvas: Canvas, analysis: Analysis) -> None:
-    """Excluded land, one layer per cause; protected and tribal land as their own layers."""
+    """Excluded land, one layer per cause; protected and tribal land as their own layers.
+
+    Parameters
+    ----------
+    canvas
+        The map being built.
+    analysis
+        The run's analysis: its exclusion bitmask, causes, grid and layers.
+    """
     rows = []
     base = LAYERS["excluded"]
     for i, (cause, frame) in enumerate(exclusion_shapes(analysis.exclusions, analysis.grid).items()):
@@ -142,7 +158,15 @@ def protected_legend(designations: list[str], provenance: Provenance | None) -> 
 
 
 def add_water(canvas: Canvas, layers: Mapping[str, gpd.GeoDataFrame]) -> None:
-    """Water stress by basin, on the catalogue's ramp."""
+    """Water stress by basin, on the catalogue's ramp.
+
+    Parameters
+    ----------
+    canvas
+        The map being built.
+    layers
+        The run's vector layers; nothing is drawn without ``water_stress``.
+    """
     if "water_stress" not in layers:
         return
     style = LAYERS["water_stress"]
@@ -157,7 +181,15 @@ def add_water(canvas: Canvas, layers: Mapping[str, gpd.GeoDataFrame]) -> None:
 
 
 def add_grid(canvas: Canvas, layers: Mapping[str, gpd.GeoDataFrame]) -> None:
-    """Transmission lines by voltage class, and substations."""
+    """Transmission lines by voltage class, and substations.
+
+    Parameters
+    ----------
+    canvas
+        The map being built.
+    layers
+        The run's vector layers (``transmission`` and ``substations``, either optional).
+    """
     if "transmission" in layers:
         style = LAYERS["transmission"]
         lines = for_display(layers["transmission"], canvas.tolerance)
@@ -180,7 +212,16 @@ def add_grid(canvas: Canvas, layers: Mapping[str, gpd.GeoDataFrame]) -> None:
 
 
 def add_network(canvas: Canvas, analysis: Analysis) -> None:
-    """Fiber routes and backbone points of presence, with the fiber layer's caveat."""
+    """Fiber routes and backbone points of presence, with the fiber layer's caveat.
+
+    Parameters
+    ----------
+    canvas
+        The map being built.
+    analysis
+        The run's analysis: its ``fiber`` and ``backbone_pops`` layers (either optional)
+        and their provenance.
+    """
     layers = analysis.layers
     if "fiber" in layers:
         style = LAYERS["fiber"]
@@ -199,7 +240,15 @@ def add_network(canvas: Canvas, analysis: Analysis) -> None:
 
 
 def add_transport(canvas: Canvas, layers: Mapping[str, gpd.GeoDataFrame]) -> None:
-    """Major roads and railroads, hidden at first."""
+    """Major roads and railroads, hidden at first.
+
+    Parameters
+    ----------
+    canvas
+        The map being built.
+    layers
+        The run's vector layers (``roads`` and ``rail``, either optional).
+    """
     for name in ("roads", "rail"):
         if name not in layers:
             continue
@@ -212,7 +261,15 @@ def add_transport(canvas: Canvas, layers: Mapping[str, gpd.GeoDataFrame]) -> Non
 
 
 def add_towns(canvas: Canvas, layers: Mapping[str, gpd.GeoDataFrame]) -> None:
-    """Towns as circles sized by population."""
+    """Towns as circles sized by population.
+
+    Parameters
+    ----------
+    canvas
+        The map being built.
+    layers
+        The run's vector layers; nothing is drawn without ``places``.
+    """
     if "places" not in layers:
         return
     style = LAYERS["places"]
@@ -226,7 +283,20 @@ def add_towns(canvas: Canvas, layers: Mapping[str, gpd.GeoDataFrame]) -> None:
 
 
 def add_boundaries(canvas: Canvas, layers: Mapping[str, gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
-    """County and state outlines (vector, so they show with no basemap); returns the states as shown."""
+    """County and state outlines (vector, so they show with no basemap); returns the states as shown.
+
+    Parameters
+    ----------
+    canvas
+        The map being built.
+    layers
+        The run's vector layers (``states`` required, ``counties`` optional).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The state outlines, simplified and in EPSG:4326.
+    """
     tolerance = canvas.tolerance / 2
     counties, states = LAYERS["counties"], LAYERS["states"]
     if "counties" in layers:
