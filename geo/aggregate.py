@@ -20,6 +20,25 @@ def aggregate(subscores: Mapping[str, np.ndarray], weights: Mapping[str, float],
 
     ``weighted_sum`` is the weighted linear combination; ``weighted_product`` the
     weighted geometric mean (a zero in any weighted criterion gives zero).
+
+    Parameters
+    ----------
+    subscores
+        Sub-scores by criterion name, all of one shape.
+    weights
+        Weight by criterion name; criteria with no positive weight are left out.
+    method
+        ``weighted_sum`` or ``weighted_product``.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 scores in [0, 1], of the sub-scores' shape.
+
+    Raises
+    ------
+    ValueError
+        No criterion has a positive weight.
     """
     names = [n for n in subscores if weights.get(n, 0.0) > 0]
     if not names:

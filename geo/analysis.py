@@ -20,8 +20,8 @@ import geopandas as gpd
 import numpy as np
 from shapely import wkt
 
-from geo.aggregate import aggregate
-from geo.config import Config, Criterion
+from geo.aggregate import Method, aggregate
+from geo.config import Config, Criterion, Exclusion
 from geo.criteria import criterion_raw
 from geo.errors import ConfigError, LayerNotFoundError
 from geo.exclusions import ExclusionMap, build_exclusions
@@ -77,10 +77,40 @@ class Analysis:
         return any(p.synthetic for p in self.provenance.values())
 
     def criterion(self, name: str) -> Criterion:
+        """The active criterion called ``name``.
+
+        Parameters
+        ----------
+        name
+            A criterion name from the configuration.
+
+        Returns
+        -------
+        Criterion
+            Its configuration.
+
+        Raises
+        ------
+        StopIteration
+            No active criterion has that name.
+        """
         return next(c for c in self.criteria if c.name == name)
 
-    def cell_scores(self, weights: Mapping[str, float] | None = None, method: str | None = None) -> np.ndarray:
-        """Aggregate score of every eligible cell (aligned with ``eligible``)."""
+    def cell_scores(self, weights: Mapping[str, float] | None = None, method: Method | None = None) -> np.ndarray:
+        """Aggregate score of every eligible cell (aligned with ``eligible``).
+
+        Parameters
+        ----------
+        weights
+            Weight by criterion name; None: the configuration's normalised weights.
+        method
+            ``weighted_sum`` or ``weighted_product``; None: the configuration's aggregation.
+
+        Returns
+        -------
+        numpy.ndarray
+            float32 scores in [0, 1], one per eligible cell; NaN where no sub-score is known.
+        """
         return aggregate(self.subscores, weights or self.weights, method or self.config.aggregation.method)
 
     def site_labels(self, cell_scores: np.ndarray) -> np.ndarray:
@@ -88,6 +118,16 @@ class Analysis:
 
         Only the bounding window of the eligible cells is searched, so the cost follows
         the land that can hold sites rather than the whole grid.
+
+        Parameters
+        ----------
+        cell_scores
+            Scores of the eligible cells, as :meth:`cell_scores` returns them.
+
+        Returns
+        -------
+        numpy.ndarray
+            int32 site labels on the full grid, 0 outside every site.
         """
         if self.eligible.size == 0:
             return np.zeros(self.grid.shape, dtype=np.int32)
@@ -113,13 +153,24 @@ class Analysis:
         r0, r1 = int(self.eligible[0] // grid_width), int(self.eligible[-1] // grid_width)
         width = c1 - c0 + 1
         local = np.empty(self.eligible.size, dtype=np.int32)
-        for i, block in zip(range(0, self.eligible.size, chunk), blocks):
+        for i, block in zip(range(0, self.eligible.size, chunk), blocks, strict=True):
             rows, cols = np.divmod(block, grid_width)
             local[i:i + chunk] = (rows - r0) * width + (cols - c0)
         return (slice(r0, r1 + 1), slice(c0, c1 + 1)), local
 
     def score_grid(self, cell_scores: np.ndarray) -> np.ndarray:
-        """Cell scores spread onto the full grid (NaN where excluded)."""
+        """Cell scores spread onto the full grid (NaN where excluded).
+
+        Parameters
+        ----------
+        cell_scores
+            Scores of the eligible cells, as :meth:`cell_scores` returns them.
+
+        Returns
+        -------
+        numpy.ndarray
+            float32 scores on the full grid.
+        """
         grid = np.full(self.grid.shape, np.nan, dtype=np.float32)
         grid.ravel()[self.eligible] = cell_scores
         return grid
@@ -127,6 +178,20 @@ class Analysis:
 
 def prepare(config: Config, store: LayerStore, *, on_step: StepCallback | None = None) -> Analysis:
     """Load the layers a configuration needs and compute exclusions and criteria on the grid.
+
+    Parameters
+    ----------
+    config
+        The run's configuration.
+    store
+        The layer store to read from.
+    on_step
+        Called with the name of each step (loading layers, exclusions, each criterion) as it starts.
+
+    Returns
+    -------
+    Analysis
+        The layers, grid, exclusions, raw values and sub-scores of the run.
 
     Raises
     ------
@@ -187,7 +252,7 @@ def _terrain_note(config: Config, criteria: list[Criterion], exclusions: Exclusi
     if elevation is None:
         return "no terrain measure: no elevation layer in the store"
     source = describe_elevation(elevation)
-    used = [c for c in criteria if c.measure in ("slope", "height_above_basin")]
+    used: list[Criterion | Exclusion] = [c for c in criteria if c.measure in ("slope", "height_above_basin")]
     used += [e for e in config.exclusions if e.layer == "elevation" and e.name in exclusions.causes]
     parts = []
     for rule in used:
@@ -208,9 +273,10 @@ def _shared_sources(criteria: list[Criterion], provenance: Mapping[str, Provenan
     def origin(criterion: Criterion) -> tuple[frozenset[str], str, str | None] | None:
         """The source files a criterion reads and what it measures of them (other columns count apart)."""
         records = [provenance[name] for name in criterion.layers if name in provenance]
-        if not records or any(r.source_checksum is None for r in records):
+        checksums = [r.source_checksum for r in records if r.source_checksum is not None]
+        if not records or len(checksums) < len(records):
             return None
-        return frozenset(r.source_checksum for r in records), criterion.measure, criterion.attribute
+        return frozenset(checksums), criterion.measure, criterion.attribute
 
     warnings = []
     for i, first in enumerate(criteria):

@@ -10,6 +10,7 @@ import geopandas as gpd
 import numpy as np
 
 from geo.config import Criterion, Exclusion
+from geo.errors import ConfigError
 from geo.grid import Grid, rasterize_values
 from geo.gridstrength import capacity_within, effective_voltage_kv, substation_line_count
 from geo.labour import labour_pool
@@ -19,7 +20,23 @@ log = logging.getLogger(__name__)
 
 
 def select_features(rule: Criterion | Exclusion, layer: str, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """The features of ``frame`` that count for a criterion (voltage and population filters)."""
+    """The features of ``frame`` that count for a criterion (voltage and population filters).
+
+    Parameters
+    ----------
+    rule
+        The criterion or exclusion; its ``min_voltage_kv`` filters lines and substations,
+        its ``min_population`` towns.
+    layer
+        The name of the layer ``frame`` holds.
+    frame
+        The layer's features.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The rows of ``frame`` that pass the rule's filters (all of them on other layers).
+    """
     keep = np.ones(len(frame), dtype=bool)
     min_kv = getattr(rule, "min_voltage_kv", None)
     if min_kv is not None and layer in ("transmission", "substations"):
@@ -79,6 +96,8 @@ def criterion_raw(
                                        min_voltage_kv=criterion.min_voltage_kv or 0.0, within_km=criterion.radius_km)
         return counts.astype(np.float16)  # whole numbers of lines: exact in float16, at half the memory
     if criterion.measure == "attribute":
+        if criterion.attribute is None:
+            raise ConfigError(f"criterion {criterion.name!r}: measure 'attribute' needs 'attribute'")
         raw = rasterize_values(layers[criterion.layers[0]], criterion.attribute, grid)
         for name in criterion.layers[1:]:
             burned = rasterize_values(layers[name], criterion.attribute, grid)

@@ -31,7 +31,18 @@ class SiteFollower(Protocol):
     n_sites: int
 
     def ranks(self, weights: dict[str, float]) -> tuple[np.ndarray, int]:
-        """Rank of each base site under ``weights``, and the number of sites found."""
+        """Rank of each base site under ``weights``, and the number of sites found.
+
+        Parameters
+        ----------
+        weights
+            Weight by criterion name.
+
+        Returns
+        -------
+        tuple[numpy.ndarray, int]
+            The rank of each base site (inf where no site of the draw covers it), and the number of sites found.
+        """
         ...
 
 #: The ``scheduler`` that starts a Dask ``LocalCluster`` on this machine for the draws.
@@ -85,7 +96,7 @@ def ranks_on_cluster(follower: SiteFollower, criteria: list[str], draw_weights: 
         starts = np.cumsum([0] + [len(chunk) for chunk in chunks[:-1]])
         shared = client.scatter(_portable(follower), broadcast=True)
         futures = [client.submit(_chunk_ranks, shared, criteria, chunk, pure=False) for chunk in chunks]
-        where = {future.key: (start, len(chunk)) for future, start, chunk in zip(futures, starts, chunks)}
+        where = {future.key: (start, len(chunk)) for future, start, chunk in zip(futures, starts, chunks, strict=True)}
         done = 0
         for future, ranks in as_completed(futures, with_results=True):
             start, size = where[future.key]
@@ -127,4 +138,4 @@ def _portable(follower: SiteFollower) -> SiteFollower:
 
 def _chunk_ranks(follower: SiteFollower, criteria: list[str], rows: np.ndarray) -> np.ndarray:
     """Ranks of the base sites for each weight vector of ``rows`` (runs on a Dask worker)."""
-    return np.stack([follower.ranks(dict(zip(criteria, row.tolist())))[0] for row in rows])
+    return np.stack([follower.ranks(dict(zip(criteria, row.tolist(), strict=True)))[0] for row in rows])

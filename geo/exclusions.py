@@ -83,11 +83,28 @@ class ExclusionMap:
         return self.bits == 0
 
     def causes_at(self, value: int) -> list[str]:
-        """Names of the causes in one bitmask value."""
+        """Names of the causes in one bitmask value.
+
+        Parameters
+        ----------
+        value
+            A cell's value in ``bits``.
+
+        Returns
+        -------
+        list[str]
+            The causes whose bit is set, in the order of ``causes``.
+        """
         return [cause for i, cause in enumerate(self.causes) if value & (1 << i)]
 
     def cell_counts(self) -> dict[str, int]:
-        """How many cells each cause removes (cells with several causes count for each)."""
+        """How many cells each cause removes (cells with several causes count for each).
+
+        Returns
+        -------
+        dict[str, int]
+            Number of cells by cause name.
+        """
         return {cause: int(np.count_nonzero(self.bits & (1 << i))) for i, cause in enumerate(self.causes)}
 
 
@@ -112,6 +129,30 @@ def build_exclusions(
     excluded. Configured exclusions whose layer is absent are skipped and named in
     ``skipped``. Terrain exclusions take slope and height above the basin floor from
     ``rasters`` when given, so a criterion measuring the same terrain shares them.
+
+    Parameters
+    ----------
+    config
+        The run's configuration (allowed agencies and configured exclusions).
+    study_area
+        The states analysed, in the grid CRS.
+    layers
+        The run's vector layers, in the grid CRS.
+    grid
+        The analysis grid.
+    ownership_coverage
+        Where the ``federal_land`` layer is complete, in the grid CRS; None: everywhere.
+    elevation_path
+        The elevation raster, for terrain exclusions; None when the store has none.
+    skipped
+        Collects a line for each configured exclusion whose layer is absent (changed in place).
+    rasters
+        The run's shared rasters; None: compute terrain rasters afresh.
+
+    Returns
+    -------
+    ExclusionMap
+        The bitmask on ``grid`` (one bit per cause), the causes in bit order and their descriptions.
 
     Raises
     ------
@@ -177,7 +218,7 @@ def _agency_raster(land: gpd.GeoDataFrame, grid: Grid) -> np.ndarray:
     if not len(order):
         return np.zeros(grid.shape, dtype=np.uint8)
     return features.rasterize(
-        zip(land.geometry.to_numpy()[order], code[order].tolist()),
+        zip(land.geometry.to_numpy()[order], code[order].tolist(), strict=True),
         out_shape=grid.shape, transform=grid.transform, fill=0, dtype="uint8",
     )
 

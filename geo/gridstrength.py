@@ -24,7 +24,19 @@ NOMINAL_KV_BY_CLASS = {
 
 
 def effective_voltage_kv(frame: gpd.GeoDataFrame) -> np.ndarray:
-    """Voltage of each line or substation in kV: the stated voltage, else its class's nominal one."""
+    """Voltage of each line or substation in kV: the stated voltage, else its class's nominal one.
+
+    Parameters
+    ----------
+    frame
+        Transmission lines (``voltage_kv``) or substations (``max_voltage_kv``), optionally
+        with a HIFLD ``voltage_class``.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 kV per row; NaN for DC or where neither is known.
+    """
     column = "voltage_kv" if "voltage_kv" in frame.columns else "max_voltage_kv"
     kv = frame[column].to_numpy(dtype="float64", na_value=np.nan)
     if "voltage_class" in frame.columns:

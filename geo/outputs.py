@@ -57,7 +57,15 @@ def write_rasters(folder: Path, grid: Grid, exclusion_bits: np.ndarray, eligible
 
 
 def write_site_table(sites: gpd.GeoDataFrame, folder: Path) -> None:
-    """The ranked sites as GeoParquet (full precision), GeoJSON and CSV (no geometry; lon/lat columns)."""
+    """The ranked sites as GeoParquet (full precision), GeoJSON and CSV (no geometry; lon/lat columns).
+
+    Parameters
+    ----------
+    sites
+        The ranked site table.
+    folder
+        The run folder to write ``sites.parquet``, ``sites.geojson`` and ``sites.csv`` into.
+    """
     for name in (SITES_PARQUET, SITES_GEOJSON, SITES_CSV):
         _write_table(sites, folder / name)
 

@@ -72,7 +72,18 @@ def open_store(path: str | Path | None = None, *, demo_dir: str | Path = DEMO_ST
 
 
 def is_synthetic(store: LayerStore) -> bool:
-    """Whether a store holds layers and all of them are synthetic (the demo region or a fixture)."""
+    """Whether a store holds layers and all of them are synthetic (the demo region or a fixture).
+
+    Parameters
+    ----------
+    store
+        The layer store.
+
+    Returns
+    -------
+    bool
+        True when the store has layers and every one is synthetic.
+    """
     records = store.provenances()
     return bool(records) and all(p.synthetic for p in records.values())
 
@@ -104,7 +115,20 @@ def resolve(config: Config | None, store: LayerStore | str | Path | None) -> tup
 
 
 def run_id_for(started: datetime, name: str) -> str:
-    """The id (and folder name) of a run: its UTC start time, then the configuration's name."""
+    """The id (and folder name) of a run: its UTC start time, then the configuration's name.
+
+    Parameters
+    ----------
+    started
+        When the run started (UTC).
+    name
+        The configuration's name.
+
+    Returns
+    -------
+    str
+        E.g. ``20250101T120000Z-default``.
+    """
     return f"{started:%Y%m%dT%H%M%SZ}-{name}"
 
 

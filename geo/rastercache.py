@@ -100,12 +100,29 @@ class RunRasters:
         return raster
 
     def slope_degrees(self) -> np.ndarray:
-        """Slope (degrees, float16, read-only) from the elevation, as :func:`geo.grid.slope_degrees`."""
+        """Slope (degrees, float16, read-only) from the elevation, as :func:`geo.grid.slope_degrees`.
+
+        Returns
+        -------
+        numpy.ndarray
+            Slope on the grid, computed on the first call and shared afterwards.
+        """
         return self._once(("slope",), "slope", lambda: slope_degrees(self._elevation(), self.grid))
 
     def height_above_basin_m(self, radius_km: float) -> np.ndarray:
         """Height above the lowest ground within ``radius_km`` (m, float16, read-only), as
-        :func:`geo.terrain.height_above_basin_m`."""
+        :func:`geo.terrain.height_above_basin_m`.
+
+        Parameters
+        ----------
+        radius_km
+            How far around each cell the basin floor is looked for, in km.
+
+        Returns
+        -------
+        numpy.ndarray
+            Height on the grid, computed on the first call for this radius and shared afterwards.
+        """
         return self._once(("height_above_basin", float(radius_km)), "height above basin",
                           lambda: height_above_basin_m(self._elevation(), self.grid, radius_km))
 

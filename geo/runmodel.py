@@ -137,7 +137,13 @@ class RunRecord(_Part):
     robustness: RobustnessSettings | None = None
 
     def to_json(self) -> str:
-        """The record as indented JSON, the content of ``run.json``."""
+        """The record as indented JSON, the content of ``run.json``.
+
+        Returns
+        -------
+        str
+            The JSON text.
+        """
         return self.model_dump_json(indent=2)
 
     def changed_layers(self, provenance: dict[str, Provenance]) -> list[str]:

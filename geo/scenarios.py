@@ -63,6 +63,16 @@ def rank_correlation(ranks_a: Sequence[float], ranks_b: Sequence[float]) -> dict
     """Kendall's tau-b and Spearman's rho (with p-values) of two paired rankings.
 
     NaN with fewer than two pairs or when either ranking is constant.
+
+    Parameters
+    ----------
+    ranks_a, ranks_b
+        The ranks of the same sites in two scenarios, pair by pair.
+
+    Returns
+    -------
+    dict[str, float]
+        ``kendall_tau``, ``kendall_p``, ``spearman_rho`` and ``spearman_p``.
     """
     a, b = np.asarray(ranks_a, dtype=float), np.asarray(ranks_b, dtype=float)
     if a.size < 2:
@@ -109,7 +119,13 @@ class ComparisonResult:
         return list(self.sites)
 
     def table(self) -> pd.DataFrame:
-        """Every scenario's sites in one table (no geometry): ``scenario`` then the site columns."""
+        """Every scenario's sites in one table (no geometry): ``scenario`` then the site columns.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per site and scenario, with its ``rank_in_<name>`` columns.
+        """
         columns = ["rank", "site_id", "score", "area_acres", "state", "county", "lon", "lat",
                    *[rank_column(n) for n in self.names]]
         frames = [pd.DataFrame(t[[c for c in columns if c in t.columns]]).assign(scenario=name)
@@ -118,7 +134,13 @@ class ComparisonResult:
         return frame[["scenario", *[c for c in frame.columns if c != "scenario"]]]
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready record of the comparison: settings, pairwise statistics, sites only in one, top N."""
+        """A JSON-ready record of the comparison: settings, pairwise statistics, sites only in one, top N.
+
+        Returns
+        -------
+        dict[str, Any]
+            Keys ``top_n``, ``min_overlap``, ``scenarios``, ``pairs``, ``only_in`` and ``top_sites``.
+        """
         top = self.table()
         top = top[top["rank"] <= self.top_n]
         return {
@@ -134,7 +156,18 @@ class ComparisonResult:
 
 
 def rank_column(name: str) -> str:
-    """Name of the column holding a site's rank in scenario ``name``."""
+    """Name of the column holding a site's rank in scenario ``name``.
+
+    Parameters
+    ----------
+    name
+        The scenario's name.
+
+    Returns
+    -------
+    str
+        ``rank_in_<name>``.
+    """
     return f"rank_in_{name}"
 
 
@@ -145,7 +178,18 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def scenario_names(configs: Sequence[Config]) -> list[str]:
-    """A distinct name per configuration: its ``name``, numbered when repeated."""
+    """A distinct name per configuration: its ``name``, numbered when repeated.
+
+    Parameters
+    ----------
+    configs
+        The configurations compared, in order.
+
+    Returns
+    -------
+    list[str]
+        One name per configuration, e.g. ``default``, ``default-2``.
+    """
     names: list[str] = []
     for config in configs:
         name, k = config.name, 2
@@ -184,6 +228,11 @@ def compare(configs: Sequence[Config], store: LayerStore | str | None = None, *,
         Size of the lists compared (default: the first configuration's ``sites.top_n``).
     on_scenario
         Called with each scenario's name before it is prepared.
+
+    Returns
+    -------
+    ComparisonResult
+        Each scenario's run and site table, and how the rankings agree pair by pair.
     """
     if len(configs) < 2:
         raise ValueError(f"compare needs at least two configurations, got {len(configs)}")
@@ -195,7 +244,7 @@ def compare(configs: Sequence[Config], store: LayerStore | str | None = None, *,
     names = scenario_names(configs)
     prepared: dict[str, Analysis] = {}
     results: dict[str, RunResult] = {}
-    for name, config in zip(names, configs):
+    for name, config in zip(names, configs, strict=True):
         if on_scenario:
             on_scenario(name)
         started = datetime.now(UTC)

@@ -58,7 +58,20 @@ class Ranker(Protocol):
 
     n_sites: int
 
-    def ranks(self, weights: Mapping[str, float]) -> tuple[np.ndarray, int]: ...
+    def ranks(self, weights: Mapping[str, float]) -> tuple[np.ndarray, int]:
+        """Rank of each base site under ``weights``, and the number of sites ranked.
+
+        Parameters
+        ----------
+        weights
+            Weight by criterion name.
+
+        Returns
+        -------
+        tuple[numpy.ndarray, int]
+            One rank per base site (1 = best), and how many sites the weights rank.
+        """
+        ...
 
 
 @dataclass
@@ -102,6 +115,11 @@ class SensitivityResult:
         change (e.g. ``-50%``) and ``left out``, each holding the count kept; the
         number of sites in the base top N is in ``settings["top_n"]`` (or fewer when
         the run has fewer sites).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per criterion, as above.
         """
         top_n = self.settings["top_n"]
         changes = [f"{c:+.0%}" for c in self.settings["sweep_changes"]]
@@ -109,14 +127,20 @@ class SensitivityResult:
         for criterion in self.criteria:
             row: dict[str, Any] = {"criterion": criterion, "weight": self.base_weights[criterion]}
             swept = self.sweep[self.sweep["criterion"] == criterion]
-            for change, label in zip(self.settings["sweep_changes"], changes):
+            for change, label in zip(self.settings["sweep_changes"], changes, strict=True):
                 row[label] = _kept(swept[np.isclose(swept["change"].astype(float), change)], top_n)
             row["left out"] = _kept(self.leave_one_out[self.leave_one_out["criterion"] == criterion], top_n)
             rows.append(row)
         return pd.DataFrame(rows, columns=["criterion", "weight", *changes, "left out"])
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready record: settings, weights, the site table (no geometry), sweeps and summary."""
+        """A JSON-ready record: settings, weights, the site table (no geometry), sweeps and summary.
+
+        Returns
+        -------
+        dict[str, Any]
+            Keys ``settings``, ``weights``, ``sites``, ``summary``, ``sweep`` and ``leave_one_out``.
+        """
         table = pd.DataFrame(self.sites.drop(columns=self.sites.geometry.name))
         return {
             "settings": self.settings,
@@ -285,7 +309,7 @@ def _rank_draws(ranker: Ranker, criteria: list[str], draw_weights: np.ndarray,
     """Ranks of the base sites for every row of ``draw_weights``, in one process."""
     out = np.empty((len(draw_weights), ranker.n_sites))
     for i, row in enumerate(draw_weights):
-        out[i] = ranker.ranks(dict(zip(criteria, row.tolist())))[0]
+        out[i] = ranker.ranks(dict(zip(criteria, row.tolist(), strict=True)))[0]
         if on_draw:
             on_draw(i + 1, len(draw_weights))
     return out

@@ -75,6 +75,18 @@ def site_labels(sites: gpd.GeoDataFrame, analysis: Analysis) -> np.ndarray:
 
     Site polygons are traced along cell edges, so burning them in by cell centre
     gives back exactly their cells.
+
+    Parameters
+    ----------
+    sites
+        A site table with site polygons (any CRS), in rank order.
+    analysis
+        The analysis whose grid the sites are burnt onto.
+
+    Returns
+    -------
+    numpy.ndarray
+        int32 labels on the grid, 0 outside every site.
     """
     if len(sites) == 0:
         return np.zeros(analysis.grid.shape, dtype=np.int32)
@@ -113,7 +125,18 @@ class SiteFollower:
         self._sizes = np.bincount(self._base_of, minlength=self.n_sites + 1)[1:]
 
     def ranks(self, weights: Mapping[str, float]) -> tuple[np.ndarray, int]:
-        """Rank of each base site under ``weights`` (inf where not a site), and the number of sites found."""
+        """Rank of each base site under ``weights`` (inf where not a site), and the number of sites found.
+
+        Parameters
+        ----------
+        weights
+            Weight by criterion name.
+
+        Returns
+        -------
+        tuple[numpy.ndarray, int]
+            The rank each base site's land takes in the new site search, and how many sites it finds.
+        """
         analysis = self.analysis
         scores = analysis.cell_scores(weights)
         labels = analysis.site_labels(scores).ravel()
@@ -145,7 +168,7 @@ def _ranks_of(rows: np.ndarray) -> np.ndarray:
     if _WORKER_FOLLOWER is None:
         raise RuntimeError("no site follower was set before the worker processes were forked")
     follower, criteria = _WORKER_FOLLOWER
-    return np.stack([follower.ranks(dict(zip(criteria, row.tolist())))[0] for row in rows])
+    return np.stack([follower.ranks(dict(zip(criteria, row.tolist(), strict=True)))[0] for row in rows])
 
 
 def follow_draws(follower: SiteFollower, criteria: list[str], draw_weights: np.ndarray, workers: int = 1,
@@ -192,7 +215,7 @@ def follow_draws(follower: SiteFollower, criteria: list[str], draw_weights: np.n
         workers = 1
     if workers <= 1 or draws < 2:
         for i, row in enumerate(draw_weights):
-            out[i] = follower.ranks(dict(zip(criteria, row.tolist())))[0]
+            out[i] = follower.ranks(dict(zip(criteria, row.tolist(), strict=True)))[0]
             if on_draw:
                 on_draw(i + 1, draws)
         return out

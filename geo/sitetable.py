@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 
 import geopandas as gpd
 import numpy as np
@@ -14,6 +15,7 @@ from shapely.geometry import Polygon, shape
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 
+from geo.aggregate import Method
 from geo.analysis import Analysis
 from geo.config import Criterion
 from geo.criteria import select_features
@@ -24,8 +26,8 @@ from geo.sites import compactness, label_stats
 from geo.types import STORE_CRS
 
 
-def rank(analysis: Analysis, weights: dict[str, float] | None = None,
-         method: str | None = None) -> tuple[gpd.GeoDataFrame, np.ndarray, np.ndarray]:
+def rank(analysis: Analysis, weights: Mapping[str, float] | None = None,
+         method: Method | None = None) -> tuple[gpd.GeoDataFrame, np.ndarray, np.ndarray]:
     """Score cells, find and describe sites.
 
     Parameters
@@ -48,7 +50,20 @@ def rank(analysis: Analysis, weights: dict[str, float] | None = None,
 
 
 def site_id(state: str, x: float, y: float) -> str:
-    """A stable id from the state and the site's centroid (EPSG:5070) rounded to 100 m."""
+    """A stable id from the state and the site's centroid (EPSG:5070) rounded to 100 m.
+
+    Parameters
+    ----------
+    state
+        The state code.
+    x, y
+        The site's centroid in EPSG:5070 metres.
+
+    Returns
+    -------
+    str
+        E.g. ``NV-3FA2C1``.
+    """
     key = f"{round(x / 100)}:{round(y / 100)}".encode()
     return f"{state}-{hashlib.blake2s(key, digest_size=3).hexdigest().upper()}"
 
@@ -67,6 +82,20 @@ def describe_sites(analysis: Analysis, labels: np.ndarray, cell_scores: np.ndarr
 
     ``labels`` mark eligible cells only, as :meth:`Analysis.site_labels` makes them, so
     each site's sub-scores are the ones the analysis already holds for its cells.
+
+    Parameters
+    ----------
+    analysis
+        The prepared analysis.
+    labels
+        int32 site labels on the grid.
+    cell_scores
+        Scores of the eligible cells the labels were found from.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per site, best first.
     """
     count = int(labels.max())
     columns = _site_columns(analysis)
@@ -107,7 +136,7 @@ def describe_sites(analysis: Analysis, labels: np.ndarray, cell_scores: np.ndarr
     centroids = gpd.GeoSeries(gpd.points_from_xy(x, y), crs=grid.crs).to_crs(STORE_CRS)
     sites["lon"], sites["lat"] = centroids.x.to_numpy(), centroids.y.to_numpy()
     sites["state"] = sites["state"].fillna("??")
-    sites["site_id"] = [site_id(st, cx, cy) for st, cx, cy in zip(sites["state"], x, y)]
+    sites["site_id"] = [site_id(st, cx, cy) for st, cx, cy in zip(sites["state"], x, y, strict=True)]
     _add_nearest(sites, analysis)
     sites["caveats"] = data_caveats(analysis)
     sites = sites.sort_values(["score", "area_acres", "site_id"], ascending=[False, False, True], kind="stable")
@@ -126,7 +155,18 @@ def _site_columns(analysis: Analysis) -> list[str]:
 
 
 def data_caveats(analysis: Analysis) -> str:
-    """One line naming every synthetic, proxy or partial layer behind the analysis ('' when none)."""
+    """One line naming every synthetic, proxy or partial layer behind the analysis ('' when none).
+
+    Parameters
+    ----------
+    analysis
+        The prepared analysis, with the provenance of its layers.
+
+    Returns
+    -------
+    str
+        The caveats, separated by semicolons.
+    """
     if analysis.synthetic and all(p.synthetic for p in analysis.provenance.values()):
         return "SYNTHETIC demo data: every layer is made up"
     return "; ".join(f"{name}: {p.caveat}" for name, p in analysis.provenance.items() if p.caveat)

@@ -20,11 +20,25 @@ def state_summary(analysis: Analysis, sites: gpd.GeoDataFrame, labels: np.ndarra
     (eligible land in no site: scored below the cut, or in pieces too small or too narrow),
     ``excluded_km2`` by cause (a cell with several causes counts for each) and ``why``, one
     plain sentence naming what removed most of the state's land when it holds no site.
+
+    Parameters
+    ----------
+    analysis
+        The prepared analysis (grid, exclusions, eligible cells and the ``states`` layer).
+    sites
+        The ranked site table.
+    labels
+        The site labels on the grid (0 outside every site).
+
+    Returns
+    -------
+    dict[str, dict[str, Any]]
+        The summary of each configured state whose outline is in the store.
     """
     grid, bits = analysis.grid, analysis.exclusions.bits
     states = analysis.layers["states"]
     states = states[states["state"].isin(analysis.config.states)].reset_index(drop=True)
-    state_of = features.rasterize(zip(states.geometry, range(1, len(states) + 1)), out_shape=grid.shape,
+    state_of = features.rasterize(zip(states.geometry, range(1, len(states) + 1), strict=True), out_shape=grid.shape,
                                   transform=grid.transform, fill=0, dtype="uint8")
     n = len(states) + 1
     cell_km2 = grid.resolution**2 / 1e6

@@ -58,6 +58,18 @@ def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float:
 
     Computed from the Mann-Whitney U statistic on mid-ranks. Scores may be ``-inf``
     (places the model rejects outright).
+
+    Parameters
+    ----------
+    scores
+        Score of each place.
+    labels
+        Whether each place is a positive (bool, same length).
+
+    Returns
+    -------
+    float
+        The AUC in [0, 1]; 0.5 is no better than chance.
     """
     scores, labels = _check(scores, labels)
     ranks = stats.rankdata(scores)
@@ -73,6 +85,24 @@ def bootstrap_auc_interval(scores: np.ndarray, labels: np.ndarray, n: int = 2000
 
     Positives and negatives are resampled separately (stratified), so every resample
     keeps both classes and the class sizes of the data.
+
+    Parameters
+    ----------
+    scores
+        Score of each place.
+    labels
+        Whether each place is a positive (bool, same length).
+    n
+        Number of bootstrap resamples.
+    level
+        Coverage of the interval, e.g. 0.95.
+    seed
+        Seed of the random generator, for a repeatable interval.
+
+    Returns
+    -------
+    tuple[float, float]
+        The lower and upper bounds of the AUC.
     """
     scores, labels = _check(scores, labels)
     if n < 1:
@@ -91,7 +121,20 @@ def bootstrap_auc_interval(scores: np.ndarray, labels: np.ndarray, n: int = 2000
 
 
 def rank_percentiles(reference: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Percentile (0-100) of each value among ``reference`` scores: the share below plus half the ties."""
+    """Percentile (0-100) of each value among ``reference`` scores: the share below plus half the ties.
+
+    Parameters
+    ----------
+    reference
+        The scores ranked against (NaN ignored).
+    values
+        The scores to place among them.
+
+    Returns
+    -------
+    numpy.ndarray
+        One percentile per value.
+    """
     reference = np.sort(np.asarray(reference, dtype=float)[~np.isnan(reference)])
     if reference.size == 0:
         raise ValueError("no reference scores to rank against")
@@ -102,7 +145,20 @@ def rank_percentiles(reference: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 
 def median_rank_percentile(reference: np.ndarray, positive_scores: np.ndarray) -> float:
-    """Median rank percentile of the positives' scores among ``reference`` scores (e.g. all eligible cells)."""
+    """Median rank percentile of the positives' scores among ``reference`` scores (e.g. all eligible cells).
+
+    Parameters
+    ----------
+    reference
+        The scores ranked against (NaN ignored).
+    positive_scores
+        The scores of the positive places.
+
+    Returns
+    -------
+    float
+        The median of their percentiles (0-100).
+    """
     positive_scores = np.asarray(positive_scores, dtype=float)
     if positive_scores.size == 0:
         raise ValueError("no positive scores")
@@ -124,7 +180,13 @@ class ValidationResult:
     places: pd.DataFrame
 
     def to_dict(self) -> dict[str, Any]:
-        """The measures as a JSON-ready dict (without the table of places)."""
+        """The measures as a JSON-ready dict (without the table of places).
+
+        Returns
+        -------
+        dict[str, Any]
+            The fields of the result but ``places``.
+        """
         out = asdict(self)
         out.pop("places")
         return out
@@ -132,6 +194,20 @@ class ValidationResult:
 
 def parse_labels(values: pd.Series, column: str, where: str) -> np.ndarray:
     """Read a label column as booleans: 1/0, true/false, yes/no (any case).
+
+    Parameters
+    ----------
+    values
+        The column as read.
+    column
+        Its name, for the error message.
+    where
+        The file it came from, for the error message.
+
+    Returns
+    -------
+    numpy.ndarray
+        bool, True for a positive.
 
     Raises
     ------
@@ -155,6 +231,29 @@ def validate(places: gpd.GeoDataFrame | str | Path, label_column: str, config: C
 
     Places outside the analysis grid cannot be judged and are dropped (with a
     warning); places on excluded land are ranked below every eligible cell.
+
+    Parameters
+    ----------
+    places
+        Labelled places (points or polygons), or a file of them.
+    label_column
+        The column holding each place's label (1/0, true/false, yes/no).
+    config
+        The configuration to score with (default: the default configuration).
+    store
+        The layer store (default ``data/store``, or the demo region when it is empty).
+    n_boot
+        Bootstrap resamples for the AUC interval.
+    level
+        Coverage of the AUC interval.
+    seed
+        Seed of the bootstrap.
+
+    Returns
+    -------
+    ValidationResult
+        The AUC with its interval, the class counts, the positives' median rank percentile
+        among eligible cells, the number of places dropped and the scored places.
 
     Raises
     ------

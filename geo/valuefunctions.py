@@ -7,6 +7,7 @@ NaN: unknown is never scored as good or bad.
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Annotated, Literal
 
 import numpy as np
@@ -81,14 +82,14 @@ class Piecewise(_ValueFunction):
     @model_validator(mode="after")
     def _check(self) -> Piecewise:
         xs = [x for x, _ in self.points]
-        if any(b <= a for a, b in zip(xs, xs[1:])):
+        if any(b <= a for a, b in pairwise(xs)):
             raise ValueError(f"piecewise: raw values must strictly increase, got {xs}")
         if any(not 0.0 <= s <= 1.0 for _, s in self.points):
             raise ValueError("piecewise: every score must lie in [0, 1]")
         return self
 
     def _score(self, values: np.ndarray) -> np.ndarray:
-        xs, ys = zip(*self.points)
+        xs, ys = zip(*self.points, strict=True)
         return np.interp(values, xs, ys)
 
 

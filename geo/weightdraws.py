@@ -20,6 +20,22 @@ def dirichlet_weights(weights: Mapping[str, float], draws: int, concentration: f
     concentrations stay closer to the configured weights. Criteria with zero weight
     stay at zero. Returns an array of shape ``(draws, len(weights))`` in the order of
     ``weights``.
+
+    Parameters
+    ----------
+    weights
+        The configured weight of each criterion (non-negative, positive sum).
+    draws
+        Number of weight vectors.
+    concentration
+        How tightly the draws gather around ``weights`` (positive).
+    rng
+        The random generator.
+
+    Returns
+    -------
+    numpy.ndarray
+        The draws, one weight vector (summing to one) per row.
     """
     if concentration <= 0:
         raise ValueError(f"concentration must be positive, got {concentration}")
@@ -44,6 +60,20 @@ def swept_weights(weights: Mapping[str, float], criterion: str, change: float) -
     The changed weight is ``w * (1 + change)`` clipped to [0, 1]; the other weights keep
     their ratios and are scaled so that all sum to one. A lone criterion stays alone
     (the aggregation renormalises, so its scores do not change).
+
+    Parameters
+    ----------
+    weights
+        Weight of each criterion.
+    criterion
+        The criterion whose weight changes.
+    change
+        The relative change.
+
+    Returns
+    -------
+    dict[str, float]
+        The new weights, summing to one.
     """
     total = sum(weights.values())
     normal = {name: w / total for name, w in weights.items()}
@@ -57,7 +87,20 @@ def swept_weights(weights: Mapping[str, float], criterion: str, change: float) -
 
 
 def without(weights: Mapping[str, float], criterion: str) -> dict[str, float]:
-    """Weights with one criterion left out and the others renormalised."""
+    """Weights with one criterion left out and the others renormalised.
+
+    Parameters
+    ----------
+    weights
+        Weight of each criterion.
+    criterion
+        The criterion left out.
+
+    Returns
+    -------
+    dict[str, float]
+        The other criteria's weights, summing to one.
+    """
     rest = {name: w for name, w in weights.items() if name != criterion}
     total = sum(rest.values())
     if total <= 0:
@@ -66,7 +109,20 @@ def without(weights: Mapping[str, float], criterion: str) -> dict[str, float]:
 
 
 def sweep_changes(amplitude: float, steps: int) -> list[float]:
-    """Relative weight changes of a sweep: ``steps`` evenly spaced on each side of zero, e.g. ±25 %, ±50 %."""
+    """Relative weight changes of a sweep: ``steps`` evenly spaced on each side of zero, e.g. ±25 %, ±50 %.
+
+    Parameters
+    ----------
+    amplitude
+        The largest change, in (0, 1].
+    steps
+        Changes on each side of zero.
+
+    Returns
+    -------
+    list[float]
+        The changes from the most negative to the most positive, zero left out.
+    """
     if not 0 < amplitude <= 1:
         raise ValueError(f"sweep amplitude must be in (0, 1], got {amplitude}")
     if steps < 1:

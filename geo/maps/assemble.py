@@ -90,7 +90,7 @@ def build_map(result: RunResult, *, scenarios: Mapping[str, gpd.GeoDataFrame] | 
     sites = result.sites
     scenarios = dict(scenarios or {})
     m = folium.Map(tiles=None, control_scale=True, prefer_canvas=False, zoom_snap=0.25)
-    m.get_root().header.add_child(Element(legend.CSS), name="geo_css")
+    m.get_root().header.add_child(Element(legend.CSS), name="geo_css")  # type: ignore[attr-defined]
     canvas = groups.Canvas(m, display_tolerance(analysis.grid.bounds))
     if analysis.synthetic:
         canvas.legend.append('<div class="banner">SYNTHETIC DEMO DATA: these sites are made up.</div>')
@@ -135,23 +135,21 @@ def _add_site_layers(canvas: groups.Canvas, result: RunResult, scenarios: Mappin
         return None
     folium.map.CustomPane(SITES_PANE, z_index=450, pointer_events=True).add_to(canvas.map)
     transmission = next((c for c in analysis.criteria if c.layers == ["transmission"]), None)
-    common = {
-        "criteria": analysis.criteria, "weights": analysis.weights,
-        "min_kv": transmission.min_voltage_kv if transmission is not None else None,
-        "tolerance": min(canvas.tolerance, analysis.grid.resolution / 2),
-    }
+    draw = functools.partial(
+        add_sites, canvas, criteria=analysis.criteria, weights=analysis.weights,
+        min_kv=transmission.min_voltage_kv if transmission is not None else None,
+        tolerance=min(canvas.tolerance, analysis.grid.resolution / 2),
+    )
     score_map = score_colormap(sites["score"].to_numpy())
     standings = {name: scenario_standing(sites, table) for name, table in scenarios.items()}
-    labelled = add_sites(canvas, sites, RANKED_SITES, score_map, standings=standings, labelled=True, show=True,
-                         **common)
+    labelled = draw(sites, RANKED_SITES, score_map, standings=standings, labelled=True, show=True)
     canvas.layers.insert(0, canvas.layers.pop())
     canvas.legend.append(legend.section("Candidate sites by score (labels: best ranks, more as you zoom in)",
                                         [legend.gradient(score_map, f"{score_map.vmin:.2f}",
                                                          f"{score_map.vmax:.2f}")]))
     for name, table in scenarios.items():
         if len(table):
-            add_sites(canvas, table, f"Scenario: {name}", score_map, standings={}, labelled=False, show=False,
-                      **common)
+            draw(table, f"Scenario: {name}", score_map, standings={}, labelled=False, show=False)
         else:
             canvas.layers.append(f"Scenario: {name}")
     return labelled
@@ -179,7 +177,7 @@ def inline_assets(m: folium.Map) -> None:
         An element needs an asset that the installed folium-offline does not carry.
     """
     assets = _offline_assets()
-    header = m.get_root().header
+    header = m.get_root().header  # type: ignore[attr-defined]
     seen: set[str] = set()
     stack: list[Element] = [m]
     while stack:
@@ -197,7 +195,7 @@ def inline_assets(m: folium.Map) -> None:
                                    "install the folium-offline release that matches folium")
                 header.add_child(Element(f"<{kind}>{assets[url]}</{kind}>"), name=name)
                 seen.add(name)
-        element.default_js, element.default_css = [], []
+        element.default_js, element.default_css = [], []  # type: ignore[attr-defined]
 
 
 def write_map(result: RunResult, path: Path | None = None, *,

@@ -70,7 +70,24 @@ def esc(value: Any) -> str:
 
 
 def fmt(value: Any, pattern: str = "{:,.2f}", unit: str = "", missing: str = "unknown") -> str:
-    """A number formatted with its unit (escaped), or ``missing``."""
+    """A number formatted with its unit (escaped), or ``missing``.
+
+    Parameters
+    ----------
+    value
+        A number, or None/NaN/NA when unknown.
+    pattern
+        A ``str.format`` pattern for the number.
+    unit
+        Unit written after the number (escaped).
+    missing
+        Text for an unknown value.
+
+    Returns
+    -------
+    str
+        The formatted text.
+    """
     if value is None or pd.isna(value):
         return missing
     text = pattern.format(value)
@@ -170,7 +187,20 @@ def exclusion_shapes(exclusions: ExclusionMap, grid: Grid,
 
 
 def collection(frame: gpd.GeoDataFrame, properties: Mapping[str, Iterable[Any]]) -> dict[str, Any]:
-    """A GeoJSON FeatureCollection of ``frame``'s geometries carrying only the given properties."""
+    """A GeoJSON FeatureCollection of ``frame``'s geometries carrying only the given properties.
+
+    Parameters
+    ----------
+    frame
+        Features, already in EPSG:4326 (see :func:`for_display`).
+    properties
+        Property name to one value per row of ``frame``; NumPy numbers become JSON numbers, NaN null.
+
+    Returns
+    -------
+    dict[str, Any]
+        The GeoJSON FeatureCollection; feature ids are the row positions.
+    """
     columns = {key: list(values) for key, values in properties.items()}
     feats = []
     for i, geom in enumerate(frame.geometry.to_numpy()):
@@ -218,7 +248,30 @@ def leaflet_style(style: LayerStyle, **overrides: Any) -> dict[str, Any]:
 def geojson(data: dict[str, Any], name: str, style: Callable[[dict[str, Any]], dict[str, Any]], *,
             show: bool = True, control: bool = True, marker: folium.CircleMarker | None = None,
             pane: str | None = None) -> folium.GeoJson:
-    """A GeoJSON layer whose features bind their own popups, tooltips and labels; ``name`` is escaped."""
+    """A GeoJSON layer whose features bind their own popups, tooltips and labels; ``name`` is escaped.
+
+    Parameters
+    ----------
+    data
+        A GeoJSON FeatureCollection, e.g. from :func:`collection`.
+    name
+        The layer's name in the layer control.
+    style
+        Leaflet path options for each feature.
+    show
+        Whether the layer is on when the map opens.
+    control
+        Whether the layer appears in the layer control.
+    marker
+        Draws point features as circle markers; None: Leaflet's default markers.
+    pane
+        The map pane to draw into; None: the default overlay pane.
+
+    Returns
+    -------
+    folium.GeoJson
+        The layer, not yet added to a map.
+    """
     kwargs: dict[str, Any] = {"pane": pane} if pane else {}
     return folium.GeoJson(data, name=esc(name), style_function=style, show=show, control=control,
                           marker=marker, on_each_feature=BIND_FEATURE, smooth_factor=0.5, **kwargs)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import branca.colormap as cm
 import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from folium.map import Layer
 
 from geo.gridstrength import effective_voltage_kv
 from geo.maps import legend
@@ -45,14 +46,30 @@ class Canvas:
     legend: list[str] = field(default_factory=list)
     layers: list[str] = field(default_factory=list)
 
-    def add(self, layer: folium.Layer, title: str) -> None:
-        """Add ``layer`` to the map under ``title``."""
+    def add(self, layer: Layer, title: str) -> None:
+        """Add ``layer`` to the map under ``title``.
+
+        Parameters
+        ----------
+        layer
+            A folium layer (a GeoJSON or tile layer).
+        title
+            Its name in the layer control, as shown.
+        """
         layer.add_to(self.map)
         self.layers.append(title)
 
 
 def add_ownership(canvas: Canvas, layers: Mapping[str, gpd.GeoDataFrame]) -> None:
-    """Federal land coloured by managing agency, and land no federal agency manages."""
+    """Federal land coloured by managing agency, and land no federal agency manages.
+
+    Parameters
+    ----------
+    canvas
+        The map being built.
+    layers
+        The run's vector layers; nothing is drawn without ``federal_land``.
+    """
     if "federal_land" not in layers:
         return
     style = LAYERS["federal_land"]
@@ -71,7 +88,15 @@ def add_ownership(canvas: Canvas, layers: Mapping[str, gpd.GeoDataFrame]) -> Non
 
 
 def add_exclusions(canvas: Canvas, analysis: Analysis) -> None:
-    """Excluded land, one layer per cause; protected and tribal land as their own layers."""
+    """Excluded land, one layer per cause; protected and tribal land as their own layers.
+
+    Parameters
+    ----------
+    canvas
+        The map being built.
+    analysis
+        The run's analysis: its exclusion bitmask, causes, grid and layers.
+    """
     rows = []
     base = LAYERS["excluded"]
     for i, (cause, frame) in enumerate(exclusion_shapes(analysis.exclusions, analysis.grid).items()):
@@ -83,8 +108,8 @@ def add_exclusions(canvas: Canvas, analysis: Analysis) -> None:
         popup = f'<div class="geo-popup"><b>Excluded: {esc(cause)}</b><br>{esc(description)}</div>'
         data = collection(shown, {"popup": [popup], "tip": [f"excluded: {esc(description)}"]})
         name = f"Excluded: {cause.replace('_', ' ')}"
-        style = leaflet_style(base, color=colour, fillColor=colour, fillOpacity=0.35)
-        canvas.add(geojson(data, name, lambda f, s=style: s, show=cause not in HIDDEN_CAUSES), name)
+        options = leaflet_style(base, color=colour, fillColor=colour, fillOpacity=0.35)
+        canvas.add(geojson(data, name, _same_style(options), show=cause not in HIDDEN_CAUSES), name)
         rows.append(legend.swatch(colour, f"{cause.replace('_', ' ')}: {description}"))
     if rows:
         canvas.legend.append(legend.section("Excluded land (click for the reason)", rows))
@@ -133,7 +158,15 @@ def protected_legend(designations: list[str], provenance: Provenance | None) -> 
 
 
 def add_water(canvas: Canvas, layers: Mapping[str, gpd.GeoDataFrame]) -> None:
-    """Water stress by basin, on the catalogue's ramp."""
+    """Water stress by basin, on the catalogue's ramp.
+
+    Parameters
+    ----------
+    canvas
+        The map being built.
+    layers
+        The run's vector layers; nothing is drawn without ``water_stress``.
+    """
     if "water_stress" not in layers:
         return
     style = LAYERS["water_stress"]
@@ -148,7 +181,15 @@ def add_water(canvas: Canvas, layers: Mapping[str, gpd.GeoDataFrame]) -> None:
 
 
 def add_grid(canvas: Canvas, layers: Mapping[str, gpd.GeoDataFrame]) -> None:
-    """Transmission lines by voltage class, and substations."""
+    """Transmission lines by voltage class, and substations.
+
+    Parameters
+    ----------
+    canvas
+        The map being built.
+    layers
+        The run's vector layers (``transmission`` and ``substations``, either optional).
+    """
     if "transmission" in layers:
         style = LAYERS["transmission"]
         lines = for_display(layers["transmission"], canvas.tolerance)
@@ -171,7 +212,16 @@ def add_grid(canvas: Canvas, layers: Mapping[str, gpd.GeoDataFrame]) -> None:
 
 
 def add_network(canvas: Canvas, analysis: Analysis) -> None:
-    """Fiber routes and backbone points of presence, with the fiber layer's caveat."""
+    """Fiber routes and backbone points of presence, with the fiber layer's caveat.
+
+    Parameters
+    ----------
+    canvas
+        The map being built.
+    analysis
+        The run's analysis: its ``fiber`` and ``backbone_pops`` layers (either optional)
+        and their provenance.
+    """
     layers = analysis.layers
     if "fiber" in layers:
         style = LAYERS["fiber"]
@@ -190,20 +240,36 @@ def add_network(canvas: Canvas, analysis: Analysis) -> None:
 
 
 def add_transport(canvas: Canvas, layers: Mapping[str, gpd.GeoDataFrame]) -> None:
-    """Major roads and railroads, hidden at first."""
+    """Major roads and railroads, hidden at first.
+
+    Parameters
+    ----------
+    canvas
+        The map being built.
+    layers
+        The run's vector layers (``roads`` and ``rail``, either optional).
+    """
     for name in ("roads", "rail"):
         if name not in layers:
             continue
         style = LAYERS[name]
         frame = for_display(layers[name], canvas.tolerance)
         tips = [esc(n) or style.legend for n in frame["name"]]
-        canvas.add(geojson(collection(frame, {"tip": tips}), style.title, lambda f, s=style: leaflet_style(s),
+        canvas.add(geojson(collection(frame, {"tip": tips}), style.title, _same_style(leaflet_style(style)),
                            show=False), style.title)
         canvas.legend.append(legend.section(style.title, [legend.style_swatch(style)]))
 
 
 def add_towns(canvas: Canvas, layers: Mapping[str, gpd.GeoDataFrame]) -> None:
-    """Towns as circles sized by population."""
+    """Towns as circles sized by population.
+
+    Parameters
+    ----------
+    canvas
+        The map being built.
+    layers
+        The run's vector layers; nothing is drawn without ``places``.
+    """
     if "places" not in layers:
         return
     style = LAYERS["places"]
@@ -217,7 +283,20 @@ def add_towns(canvas: Canvas, layers: Mapping[str, gpd.GeoDataFrame]) -> None:
 
 
 def add_boundaries(canvas: Canvas, layers: Mapping[str, gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
-    """County and state outlines (vector, so they show with no basemap); returns the states as shown."""
+    """County and state outlines (vector, so they show with no basemap); returns the states as shown.
+
+    Parameters
+    ----------
+    canvas
+        The map being built.
+    layers
+        The run's vector layers (``states`` required, ``counties`` optional).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The state outlines, simplified and in EPSG:4326.
+    """
     tolerance = canvas.tolerance / 2
     counties, states = LAYERS["counties"], LAYERS["states"]
     if "counties" in layers:
@@ -235,6 +314,10 @@ def add_boundaries(canvas: Canvas, layers: Mapping[str, gpd.GeoDataFrame]) -> gp
 def _add_points(canvas: Canvas, points: gpd.GeoDataFrame, tips: list[str], layer: str) -> None:
     """A layer of circle markers with tooltips, styled as the catalogue says."""
     style = LAYERS[layer]
-    options = leaflet_style(style)
-    canvas.add(geojson(collection(points, {"tip": tips}), style.title, lambda f: options,
+    canvas.add(geojson(collection(points, {"tip": tips}), style.title, _same_style(leaflet_style(style)),
                        marker=folium.CircleMarker()), style.title)
+
+
+def _same_style(options: dict[str, Any]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """A style function that gives every feature the same Leaflet ``options``."""
+    return lambda feature: options

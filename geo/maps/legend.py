@@ -75,7 +75,20 @@ class Legend(MacroElement):
 
 
 def section(title: str, rows: Iterable[str]) -> str:
-    """A legend section: an escaped title over ready-made rows."""
+    """A legend section: an escaped title over ready-made rows.
+
+    Parameters
+    ----------
+    title
+        The section's heading (plain text).
+    rows
+        Legend entries as HTML, e.g. from :func:`swatch`.
+
+    Returns
+    -------
+    str
+        Legend HTML.
+    """
     return f"<h6>{esc(title)}</h6>" + "<br>".join(rows)
 
 
@@ -101,7 +114,24 @@ def gradient(colormap: cm.LinearColormap, low: str, high: str) -> str:
 
 
 def swatch(colour: str, label: str, *, line: float | None = None, dash: bool = False) -> str:
-    """A legend entry: a filled box, or a line of width ``line`` pixels; ``label`` is escaped."""
+    """A legend entry: a filled box, or a line of width ``line`` pixels; ``label`` is escaped.
+
+    Parameters
+    ----------
+    colour
+        A CSS colour.
+    label
+        The entry's text (plain text).
+    line
+        Line width in pixels (at least 1.5 is drawn); None: a filled box.
+    dash
+        Whether the line is dashed.
+
+    Returns
+    -------
+    str
+        Legend HTML.
+    """
     if line is not None:
         style = f"border-top: {max(line, 1.5):.1f}px {'dashed' if dash else 'solid'} {colour}"
         return f'<span class="ln" style="{style}"></span>{esc(label)}'
@@ -109,7 +139,20 @@ def swatch(colour: str, label: str, *, line: float | None = None, dash: bool = F
 
 
 def style_swatch(style: LayerStyle, label: str | None = None) -> str:
-    """The legend entry of a catalogue style: a circle, a line or a box, as the layer is drawn."""
+    """The legend entry of a catalogue style: a circle, a line or a box, as the layer is drawn.
+
+    Parameters
+    ----------
+    style
+        The layer's style from :mod:`geo.style`.
+    label
+        The entry's text (plain text); None: the style's own legend label.
+
+    Returns
+    -------
+    str
+        Legend HTML.
+    """
     text = style.legend if label is None else label
     if style.radius is not None:
         return (f'<span class="sw" style="background:{style.fill};border:2px solid {style.colour};'

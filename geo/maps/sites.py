@@ -43,6 +43,37 @@ def add_sites(canvas: Canvas, sites: gpd.GeoDataFrame, name: str, score_map: cm.
     worse neighbour and takes the click. Every site of a ``labelled`` table carries its
     rank as a label; the view script (:mod:`geo.maps.view`) opens only the labels that
     fit at the current zoom.
+
+    Parameters
+    ----------
+    canvas
+        The map being built.
+    sites
+        A ranked site table.
+    name
+        The layer's name in the layer control.
+    score_map
+        Colours each site by its score.
+    criteria
+        The run's active criteria, for the popup's breakdown.
+    weights
+        Normalised weight by criterion name.
+    min_kv
+        The transmission criterion's lowest voltage in kV, named in the nearest-line fact; None: none.
+    tolerance
+        Simplification tolerance of the site polygons, in metres.
+    standings
+        By scenario name, one line per site in the order of ``sites``: its standing there
+        (see :func:`geo.maps.standing.scenario_standing`).
+    labelled
+        Whether the sites carry rank labels.
+    show
+        Whether the layer is on when the map opens.
+
+    Returns
+    -------
+    str
+        The layer's JavaScript name.
     """
     shown = for_display(sites.assign(_row=np.arange(len(sites))).iloc[::-1], tolerance)
     table = sites.iloc[shown["_row"].to_numpy()]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -151,7 +152,7 @@ def _state_rows(record: RunRecord) -> list[dict[str, str]]:
     ]
 
 
-def state_sentence(record: RunRecord, states: list[str]) -> str:
+def state_sentence(record: RunRecord, states: Sequence[str]) -> str:
     """How many sites each requested state holds, and why a state holds none, in one line.
 
     Parameters

@@ -176,7 +176,8 @@ def _draw_exclusions(ax: Axes, result: RunResult) -> None:
     for mask, name in ((excluded, "excluded"), (unknown, "ownership_unknown")):
         style = LAYERS[name]
         ax.imshow(np.ma.masked_where(~mask, np.ones(mask.shape)), extent=(minx, maxx, miny, maxy),
-                  cmap=ListedColormap([style.fill]), alpha=style.fill_opacity, interpolation="nearest", zorder=2)
+                  cmap=ListedColormap([style.fill or style.colour]), alpha=style.fill_opacity,
+                  interpolation="nearest", zorder=2)
 
 
 def overview_png(result: RunResult, top: int) -> bytes:
