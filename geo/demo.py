@@ -119,7 +119,8 @@ def demo_layers() -> dict[str, gpd.GeoDataFrame]:
     plant_xy = rng.uniform((w, s), (e, n), size=(3, 2))
     power_plants = frame(
         [{"name": f"Demo Plant {i + 1}", "capacity_mw": float(c), "fuel": f}
-         for i, (c, f) in enumerate(zip(rng.integers(50, 900, 3), ["solar", "natural gas", "geothermal"]))],
+         for i, (c, f) in enumerate(zip(rng.integers(50, 900, 3), ["solar", "natural gas", "geothermal"],
+                                        strict=True))],
         [Point(x, y) for x, y in plant_xy],
     )
     return {

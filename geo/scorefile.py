@@ -84,7 +84,7 @@ class ScoreFileWriter:
         properties = _rounded(pd.DataFrame(frame.drop(columns=frame.geometry.name)))
         geometries = shapely.to_geojson(frame.geometry.to_numpy())
         records = properties.to_dict(orient="records")
-        for i, (record, geometry) in enumerate(zip(records, geometries)):
+        for i, (record, geometry) in enumerate(zip(records, geometries, strict=True)):
             feature = json.dumps({"type": "Feature", "properties": {k: _json_value(v) for k, v in record.items()},
                                   "geometry": None}, allow_nan=False)
             separator = "" if self.rows == 0 and i == 0 else ",\n"

@@ -39,7 +39,7 @@ class AHP(BaseModel):
     def weights(self) -> tuple[dict[str, float], float]:
         """Weights by criterion name, and the consistency ratio."""
         w, cr = ahp_weights(np.asarray(self.matrix, dtype=float))
-        return dict(zip(self.criteria, w.tolist())), cr
+        return dict(zip(self.criteria, w.tolist(), strict=True)), cr
 
 
 def ahp_weights(matrix: np.ndarray) -> tuple[np.ndarray, float]:

@@ -87,7 +87,7 @@ def _coverage_shares(coverage: Any, fill_coverage_wkt: str | None, ctx: Normaliz
     fill_area = None if fill_coverage_wkt is None else gpd.GeoSeries(
         [shapely.from_wkt(fill_coverage_wkt)], crs=STORE_CRS).to_crs(ANALYSIS_CRS).iloc[0]
     lines = []
-    for state, shape in zip(states["state"], states.geometry):
+    for state, shape in zip(states["state"], states.geometry, strict=True):
         fine_share = shapely.intersection(shape, fine_area).area / shape.area
         rest = shapely.difference(shape, fine_area)
         fill_share = (rest.area if fill_area is None else shapely.intersection(rest, fill_area).area) / shape.area

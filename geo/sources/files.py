@@ -275,7 +275,7 @@ def _join_tile_pieces(pieces: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         if kind == "LineString":
             merged = shapely.line_merge(merged)
         for part in shapely.get_parts(merged):
-            rows.append({**dict(zip(keys, values)), "geometry": part})
+            rows.append({**dict(zip(keys, values, strict=True)), "geometry": part})
     return gpd.GeoDataFrame(pd.DataFrame(rows), geometry="geometry", crs=STORE_CRS)
 
 
