@@ -189,7 +189,7 @@ def explain_site(site: pd.Series, record: RunRecord, n_sites: int) -> dict[str, 
     """The breakdown behind one site's score, and a sentence that says why it ranks where it does."""
     weights = record.weights
     units = {name: c.unit for name, c in record.criteria.items()}
-    parts = []
+    parts: list[dict[str, Any]] = []
     for name, weight in weights.items():
         parts.append({
             "criterion": name, "weight": weight, "unit": units.get(name, ""),

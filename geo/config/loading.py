@@ -148,7 +148,8 @@ def _describe(exc: ValidationError, where: str, data: dict[str, Any]) -> str:
     """One line per problem, naming list entries by their ``name`` rather than their index."""
     lines = [f"{where}: invalid configuration"]
     for err in exc.errors():
-        parts, node = [], data
+        parts: list[str] = []
+        node: Any = data
         for part in err["loc"]:
             if isinstance(part, int) and isinstance(node, list) and part < len(node):
                 node = node[part]

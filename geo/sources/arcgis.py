@@ -405,6 +405,11 @@ def _combine(frames: list[gpd.GeoDataFrame], url: str) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(out, geometry="geometry", crs=STORE_CRS)
 
 
+def _counted_after(before: int, report: Callable[[int, int | None], None]) -> Progress:
+    """Progress of one layer's pages, reported as features counted after ``before`` from earlier layers."""
+    return lambda done, total: report(before + done, None)
+
+
 def fetch(source: Source, request: FetchRequest) -> Fetched:
     """Every feature of ``source``'s layers for the requested states (the ``arcgis`` protocol).
 
@@ -433,11 +438,10 @@ def fetch(source: Source, request: FetchRequest) -> Fetched:
     for url in urls:
         if endpoint.layer_name:
             url = resolve_layer(request.session, url, endpoint.layer_name)
-        base = done_before
         frame = query_features(
             request.session, url, where=endpoint.resolve_where(request.states),
             bbox=request.bbox if endpoint.bbox_filter else None, out_fields=endpoint.out_fields, fmt=fmt,
-            page_size=endpoint.page_size, progress=lambda done, total, base=base: report(base + done, None),
+            page_size=endpoint.page_size, progress=_counted_after(done_before, report),
             cache=request.answers,
         )
         done_before += len(frame)

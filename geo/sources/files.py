@@ -228,8 +228,8 @@ def read_vector_tiles(path: Path) -> gpd.GeoDataFrame:
     features: list[dict[str, Any]] = []
     geoms = []
     with zipfile.ZipFile(path) as zf:
-        tiles = [(m, tuple(int(v) for v in _TILE_MEMBER.search(m).groups())) for m in zf.namelist()
-                 if _TILE_MEMBER.search(m)]
+        tiles = [(m, tuple(int(v) for v in match.groups())) for m in zf.namelist()
+                 if (match := _TILE_MEMBER.search(m))]
         if not tiles:
             raise FetchError(f"{path}: no {{z}}/{{x}}/{{y}}.pbf tiles in the zip")
         zoom = max(z for _, (z, _x, _y) in tiles)

@@ -101,7 +101,8 @@ def make_session(settings: HttpSettings | None = None) -> requests.Session:
         allowed_methods=RETRY_METHODS,
         backoff_factor=settings.backoff_factor,
         backoff_max=settings.backoff_max,
-        retry_after_max=settings.retry_after_max,
+        # urllib3 annotates int, but caps the Retry-After seconds with any number
+        retry_after_max=settings.retry_after_max,  # type: ignore[arg-type]
         respect_retry_after_header=True,
         raise_on_status=False,
     )

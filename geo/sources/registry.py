@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
+from pydantic.fields import FieldInfo
 
 from geo.errors import ConfigError
 from geo.schema import SCHEMAS
@@ -89,12 +90,19 @@ class Registry(_Model):
 
 #: Fields an override may set on a source: what provenance says, and the online address.
 _DESCRIPTIVE = ("title", "license", "proxy_for", "vintage", "notes")
+
+
+def _unset_or(field: FieldInfo) -> tuple[Any, None]:
+    """A patch field: the value the source field takes, or None (the default) to keep the source's own."""
+    annotation: Any = field.annotation
+    return annotation | None, None
+
+
 _SourcePatch = create_model(  # type: ignore[call-overload]
     "_SourcePatch",
     __base__=_Model,
-    **{name: (Source.model_fields[name].annotation | None, None) for name in _DESCRIPTIVE},
-    **{name: (field.annotation | None, None) for name, field in Endpoint.model_fields.items()
-       if name not in _DESCRIPTIVE},
+    **{name: _unset_or(Source.model_fields[name]) for name in _DESCRIPTIVE},
+    **{name: _unset_or(field) for name, field in Endpoint.model_fields.items() if name not in _DESCRIPTIVE},
 )
 
 
@@ -105,7 +113,7 @@ class _LayerPatch(_Model):
 
 
 class _Override(_Model):
-    sources: dict[str, _SourcePatch] = Field(default_factory=dict)  # type: ignore[valid-type]
+    sources: dict[str, _SourcePatch] = Field(default_factory=dict)
     layers: dict[str, _LayerPatch] = Field(default_factory=dict)
 
 
