@@ -30,6 +30,22 @@ def fill_outside_coverage(fine: NormalizedLayer, fill: NormalizedLayer, ctx: Nor
 
     Each feature's ``source`` column names the source id it comes from.
 
+    Parameters
+    ----------
+    fine
+        The detailed, partial source, with ``coverage_wkt`` in its provenance (EPSG:4326).
+    fill
+        The coarser source of the same layer, used outside that coverage.
+    ctx
+        The request, whose states weigh the coverage shares in the provenance.
+    fine_id, fill_id
+        The two sources' ids.
+
+    Returns
+    -------
+    NormalizedLayer
+        The joined polygons, with provenance naming both sources and where each applies.
+
     Raises
     ------
     LayerSchemaError

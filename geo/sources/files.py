@@ -224,6 +224,21 @@ def read_vector_tiles(path: Path) -> gpd.GeoDataFrame:
     bounds (dropping the buffer that tile generators repeat in neighbouring tiles), and
     the pieces are joined again across tile edges: lines are merged and polygons
     unioned per distinct set of attribute values.
+
+    Parameters
+    ----------
+    path
+        The zip of tiles (gzip-compressed or plain).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The tiles' attributes plus ``tile_layer``, one row per joined part.
+
+    Raises
+    ------
+    FetchError
+        When the zip holds no tiles or the tiles no features.
     """
     features: list[dict[str, Any]] = []
     geoms = []

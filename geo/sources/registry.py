@@ -71,16 +71,49 @@ class Registry(_Model):
         return self
 
     def sources(self, layer: str) -> list[Source]:
-        """Sources of ``layer`` that can be fetched online, in order of preference."""
+        """Sources of ``layer`` that can be fetched online, in order of preference.
+
+        Parameters
+        ----------
+        layer
+            A canonical layer name.
+
+        Returns
+        -------
+        list[Source]
+            Those with an endpoint; empty for a layer the registry does not list.
+        """
         entry = self.layers.get(layer)
         return [s for s in entry.sources if s.endpoint is not None] if entry else []
 
     def default_layers(self) -> list[str]:
-        """Layers refreshed when none are named, in schema order."""
+        """Layers refreshed when none are named, in schema order.
+
+        Returns
+        -------
+        list[str]
+            Layers marked default that have at least one online source.
+        """
         return [name for name in SCHEMAS if name in self.layers and self.layers[name].default and self.sources(name)]
 
     def source(self, source_id: str) -> Source:
-        """The source with id ``source_id``."""
+        """The source with id ``source_id``.
+
+        Parameters
+        ----------
+        source_id
+            A source id, e.g. ``"blm_sma"``.
+
+        Returns
+        -------
+        Source
+            The source as the registry (with any override) describes it.
+
+        Raises
+        ------
+        ConfigError
+            When no layer lists that id.
+        """
         for entry in self.layers.values():
             for source in entry.sources:
                 if source.id == source_id:
