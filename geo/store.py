@@ -16,8 +16,7 @@ newest versions (the current one always) and removes staging folders left behind
 writes that were killed. Every write holds a shared lock on ``<root>/<layer>/.lock``
 while its staging folder exists, and pruning needs the exclusive lock, so it never
 runs while another process is writing the same layer: it is skipped, and the next
-write does it. The lock is an ``flock``, which the system releases when a process
-dies, even by ``kill -9``.
+write does it (:mod:`geo.staging`).
 """
 
 from __future__ import annotations
@@ -25,7 +24,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,11 +37,7 @@ from geo.atomic import atomic_write_text, replace_folder
 from geo.errors import GeoError, LayerNotFoundError, LayerSchemaError, StoreError
 from geo.provenance import Provenance, sha256_file, utc_now
 from geo.schema import SCHEMAS, schema_for, validate_layer, validate_raster
-
-try:
-    import fcntl
-except ImportError:  # not POSIX: writes work, pruning is never attempted
-    fcntl = None  # type: ignore[assignment]
+from geo.staging import STAGING_PREFIX, layer_lock, staging_folder
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +47,6 @@ MIN_KEPT_SHARE = 0.5
 DEFAULT_STORE = Path("data/store")
 #: Versions of each layer kept on disk: the current one and the ones before it.
 KEEP_VERSIONS = 3
-_STAGING_PREFIX = ".staging-"
-_LOCK_NAME = ".lock"
 
 
 class LayerStore:
@@ -224,7 +216,7 @@ class LayerStore:
         folder = self.root / layer
         if not folder.is_dir():
             return []
-        with self._lock(layer, exclusive=True) as locked:
+        with layer_lock(folder, exclusive=True) as locked:
             if not locked:
                 log.debug("not pruning layer %s: another write is in progress", layer)
                 return []
@@ -233,7 +225,7 @@ class LayerStore:
                               key=lambda p: p.name, reverse=True)
             others = [p for p in versions if p != current]
             doomed = others[keep - 1:] if current is not None else versions[keep:]
-            doomed += [p for p in folder.iterdir() if p.name.startswith(_STAGING_PREFIX)]
+            doomed += [p for p in folder.iterdir() if p.name.startswith(STAGING_PREFIX)]
             for path in doomed:
                 shutil.rmtree(path, ignore_errors=True)
         if doomed:
@@ -278,29 +270,6 @@ class LayerStore:
         )
 
     @contextmanager
-    def _lock(self, layer: str, *, exclusive: bool) -> Iterator[bool]:
-        """Hold the layer's lock: shared (blocking) for a write, exclusive (or nothing) to prune.
-
-        Yields whether the lock is held; an exclusive lock is not waited for.
-        """
-        if fcntl is None:
-            yield not exclusive
-            return
-        folder = self.root / layer
-        folder.mkdir(parents=True, exist_ok=True)
-        with open(folder / _LOCK_NAME, "a+b") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB if exclusive else fcntl.LOCK_SH)
-                held = True
-            except BlockingIOError:
-                held = False
-            try:
-                yield held
-            finally:
-                if held:
-                    fcntl.flock(handle, fcntl.LOCK_UN)
-
-    @contextmanager
     def _staging(self, layer: str) -> Iterator[Path]:
         """A fresh staging folder for a new version of ``layer``, under the layer's shared lock.
 
@@ -308,13 +277,8 @@ class LayerStore:
         :class:`StoreError` that says the previous version is kept.
         """
         try:
-            with self._lock(layer, exclusive=False):
-                staging = self.root / layer / f"{_STAGING_PREFIX}{uuid.uuid4().hex[:12]}"
-                staging.mkdir()
-                try:
-                    yield staging
-                finally:
-                    shutil.rmtree(staging, ignore_errors=True)
+            with staging_folder(self.root / layer) as staging:
+                yield staging
         except GeoError:
             raise
         except OSError as exc:
