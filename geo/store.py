@@ -72,15 +72,48 @@ class LayerStore:
     # -- reading ---------------------------------------------------------------------------
 
     def layers(self) -> list[str]:
-        """Names of the layers the store holds, in schema order."""
+        """Names of the layers the store holds, in schema order.
+
+        Returns
+        -------
+        list[str]
+            Layers with a current version.
+        """
         return [name for name in SCHEMAS if self.has(name)]
 
     def has(self, layer: str) -> bool:
-        """Whether ``layer`` has a current version."""
+        """Whether ``layer`` has a current version.
+
+        Parameters
+        ----------
+        layer
+            A canonical layer name.
+
+        Returns
+        -------
+        bool
+            True when the store holds it.
+        """
         return self._current_dir(layer) is not None
 
     def provenance(self, layer: str) -> Provenance:
-        """The provenance record of the current version of ``layer``."""
+        """The provenance record of the current version of ``layer``.
+
+        Parameters
+        ----------
+        layer
+            A layer the store holds.
+
+        Returns
+        -------
+        Provenance
+            Source, licence, checksum, count and retrieval time of the stored data.
+
+        Raises
+        ------
+        StoreError
+            The provenance file is damaged, naming the layer and file.
+        """
         path = self._require(layer) / "provenance.json"
         try:
             return Provenance.model_validate_json(path.read_text(encoding="utf-8"))
@@ -89,6 +122,16 @@ class LayerStore:
 
     def read(self, layer: str) -> gpd.GeoDataFrame:
         """The current version of a vector layer, validated against its schema.
+
+        Parameters
+        ----------
+        layer
+            A vector layer the store holds.
+
+        Returns
+        -------
+        geopandas.GeoDataFrame
+            Its features in EPSG:4326, with the schema's columns.
 
         Raises
         ------
@@ -132,11 +175,28 @@ class LayerStore:
         return path
 
     def version(self, layer: str) -> str:
-        """The id of the current version of ``layer``."""
+        """The id of the current version of ``layer``.
+
+        Parameters
+        ----------
+        layer
+            A layer the store holds.
+
+        Returns
+        -------
+        str
+            The version folder's name: retrieval time and the start of the checksum.
+        """
         return self._require(layer).name
 
     def provenances(self) -> dict[str, Provenance]:
-        """Provenance of every stored layer."""
+        """Provenance of every stored layer.
+
+        Returns
+        -------
+        dict[str, Provenance]
+            Records by layer name, in schema order.
+        """
         return {name: self.provenance(name) for name in self.layers()}
 
     @property
@@ -156,9 +216,24 @@ class LayerStore:
     ) -> Provenance:
         """Validate ``frame`` and make it the current version of ``layer``.
 
-        ``provenance`` takes the fields of :class:`~geo.provenance.Provenance` that
-        describe the source (``source``, ``url``, ``license``, ...); the checksum,
-        feature count, CRS and (unless given) retrieval time are filled in here.
+        The checksum, feature count, CRS and (unless given) retrieval time are filled in here.
+
+        Parameters
+        ----------
+        layer
+            A canonical vector layer name.
+        frame
+            Its features in EPSG:4326, with the schema's columns.
+        force
+            Store it even when it has under half the previous version's features.
+        **provenance
+            Fields of :class:`~geo.provenance.Provenance` that describe the source
+            (``source``, ``url``, ``license``, ...).
+
+        Returns
+        -------
+        Provenance
+            The record stored beside the new version.
 
         Raises
         ------
@@ -180,8 +255,20 @@ class LayerStore:
     ) -> Provenance:
         """Copy a GeoTIFF into the store as the current version of raster ``layer``.
 
-        ``layer`` and the file ``source`` are positional, so that ``provenance`` can carry
-        its own ``source`` (the publisher) as for :meth:`write`.
+        Parameters
+        ----------
+        layer
+            A canonical raster layer name.
+        source
+            The GeoTIFF to copy (positional, so that ``provenance`` can carry its own
+            ``source``, the publisher, as for :meth:`write`).
+        **provenance
+            Fields of :class:`~geo.provenance.Provenance` that describe the source.
+
+        Returns
+        -------
+        Provenance
+            The record stored beside the new version.
         """
         validate_raster(layer, str(source), where=str(source))
         with self._staging(layer) as staging:
