@@ -340,7 +340,13 @@ class Config(_Model):
         return self._origin
 
     def weights(self) -> dict[str, float]:
-        """Normalised weights by criterion (from the AHP matrix when one is given)."""
+        """Normalised weights by criterion (from the AHP matrix when one is given).
+
+        Returns
+        -------
+        dict[str, float]
+            Weights summing to 1; a fallback criterion takes the weight of the one it stands in for.
+        """
         if self.aggregation.ahp is not None:
             # a fallback criterion is never active with the one it stands in for, and takes its weight
             weights = self.aggregation.ahp.weights()[0]
