@@ -66,7 +66,13 @@ class ScoreFileWriter:
         return self
 
     def write(self, frame: gpd.GeoDataFrame) -> None:
-        """Append one chunk (a GeoDataFrame in EPSG:4326 with the same columns as the chunks before)."""
+        """Append one chunk (a GeoDataFrame in EPSG:4326 with the same columns as the chunks before).
+
+        Parameters
+        ----------
+        frame
+            The chunk's scored places.
+        """
         try:
             if self.suffix == ".csv":
                 table = _rounded(pd.DataFrame(frame.drop(columns=frame.geometry.name)))
