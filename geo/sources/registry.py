@@ -102,7 +102,7 @@ class Registry(_Model):
         Parameters
         ----------
         source_id
-            A source id, e.g. ``"blm_sma"``.
+            A source id, as in its spec.
 
         Returns
         -------
