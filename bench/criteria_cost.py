@@ -41,14 +41,16 @@ def synthetic_layers(seed: int = 0) -> dict:
     sides = rng.uniform(100_000, 170_000, len(centres))
     counties = gpd.GeoDataFrame(
         {"geoid": [f"{i:05d}" for i in range(len(centres))], "population": rng.lognormal(11, 1.5, len(centres))},
-        geometry=[box(x - s / 2, y - s / 2, x + s / 2, y + s / 2) for (x, y), s in zip(centres, sides)], crs=crs,
+        geometry=[box(x - s / 2, y - s / 2, x + s / 2, y + s / 2)
+                  for (x, y), s in zip(centres, sides, strict=True)],
+        crs=crs,
     )
     counties.loc[[3, 41], "population"] = np.nan
     place_xy = points(50)
     places = gpd.GeoDataFrame({"name": [f"P{i}" for i in range(50)], "population": rng.lognormal(10, 1.5, 50)},
                               geometry=[Point(x, y) for x, y in place_xy], crs=crs)
     urban = gpd.GeoDataFrame(geometry=[Point(x, y).buffer(r) for (x, y), r in
-                                       zip(place_xy[:20], rng.uniform(5_000, 20_000, 20))], crs=crs)
+                                       zip(place_xy[:20], rng.uniform(5_000, 20_000, 20), strict=True)], crs=crs)
     plants = gpd.GeoDataFrame({"name": [f"G{i}" for i in range(300)], "capacity_mw": rng.uniform(1, 3000, 300)},
                               geometry=[Point(x, y) for x, y in points(300)], crs=crs)
     plants.loc[::50, "capacity_mw"] = np.nan
@@ -59,7 +61,7 @@ def synthetic_layers(seed: int = 0) -> dict:
     ends = starts + rng.normal(0, 50_000, (2000, 2))
     lines = gpd.GeoDataFrame({"voltage_kv": rng.choice([69.0, 115.0, 138.0, 230.0, 345.0, 500.0, np.nan], 2000),
                               "voltage_class": rng.choice(["100-161", "345", "500", "DC"], 2000)},
-                             geometry=[LineString([a, b]) for a, b in zip(starts, ends)], crs=crs)
+                             geometry=[LineString([a, b]) for a, b in zip(starts, ends, strict=True)], crs=crs)
     return {"counties": counties, "places": places, "urban": urban, "plants": plants,
             "substations": substations, "lines": lines}
 

@@ -77,7 +77,7 @@ def bench_three_states(draws: int, seed: int, workers: int) -> None:
     names = list(analysis.weights)
     times, parts = [], {"aggregate": [], "find_sites": []}
     for i, row in enumerate(weights):
-        w = dict(zip(names, row.tolist()))
+        w = dict(zip(names, row.tolist(), strict=True))
         start = time.perf_counter()
         follower.ranks(w)
         times.append(time.perf_counter() - start)
@@ -99,7 +99,7 @@ def bench_three_states(draws: int, seed: int, workers: int) -> None:
     fast = []
     for row in weights:
         start = time.perf_counter()
-        reranker.ranks(dict(zip(names, row.tolist())))
+        reranker.ranks(dict(zip(names, row.tolist(), strict=True)))
         fast.append(time.perf_counter() - start)
     print(f"rerank: set-up {setup:.2f} s, median per draw {statistics.median(fast) * 1000:.1f} ms "
           f"({per_draw / statistics.median(fast):,.0f} x faster than a site search)")

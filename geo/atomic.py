@@ -157,7 +157,20 @@ def replace_folder(staging: Path, final: Path) -> None:
 
 
 def write_error(path: Path, exc: OSError) -> WriteError:
-    """A :class:`WriteError` naming ``path`` and the reason the system gave (already one: unchanged)."""
+    """A :class:`WriteError` naming ``path`` and the reason the system gave (already one: unchanged).
+
+    Parameters
+    ----------
+    path
+        The file or folder that could not be written.
+    exc
+        The system's error.
+
+    Returns
+    -------
+    WriteError
+        ``exc`` itself when it already is one, else a new error with its ``errno``.
+    """
     if isinstance(exc, WriteError):
         return exc
     error = WriteError(f"cannot write {path}: {exc.strerror or exc}; the previous files are kept")

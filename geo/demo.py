@@ -41,7 +41,13 @@ _PROVENANCE = {
 
 
 def demo_layers() -> dict[str, gpd.GeoDataFrame]:
-    """All vector layers of the demo region, in their canonical schemas (EPSG:4326)."""
+    """All vector layers of the demo region, in their canonical schemas (EPSG:4326).
+
+    Returns
+    -------
+    dict[str, geopandas.GeoDataFrame]
+        Features by layer name, the same on every call (a fixed seed).
+    """
     w, s, e, n = BOUNDS
     rng = np.random.default_rng(SEED)
 
@@ -119,7 +125,8 @@ def demo_layers() -> dict[str, gpd.GeoDataFrame]:
     plant_xy = rng.uniform((w, s), (e, n), size=(3, 2))
     power_plants = frame(
         [{"name": f"Demo Plant {i + 1}", "capacity_mw": float(c), "fuel": f}
-         for i, (c, f) in enumerate(zip(rng.integers(50, 900, 3), ["solar", "natural gas", "geothermal"]))],
+         for i, (c, f) in enumerate(zip(rng.integers(50, 900, 3), ["solar", "natural gas", "geothermal"],
+                                        strict=True))],
         [Point(x, y) for x, y in plant_xy],
     )
     return {
@@ -131,7 +138,15 @@ def demo_layers() -> dict[str, gpd.GeoDataFrame]:
 
 
 def write_demo_elevation(path: Path, cell_deg: float = 0.001) -> None:
-    """A synthetic elevation GeoTIFF (metres): a tilted basin with two ranges of hills."""
+    """A synthetic elevation GeoTIFF (metres): a tilted basin with two ranges of hills.
+
+    Parameters
+    ----------
+    path
+        The GeoTIFF to write.
+    cell_deg
+        Cell size in degrees (EPSG:4326).
+    """
     w, s, e, n = BOUNDS
     width, height = int(round((e - w) / cell_deg)), int(round((n - s) / cell_deg))
     lon = w + (np.arange(width) + 0.5) * cell_deg
@@ -150,7 +165,18 @@ def write_demo_elevation(path: Path, cell_deg: float = 0.001) -> None:
 
 
 def build_demo_store(root: str | Path) -> LayerStore:
-    """Write the demo region into a layer store at ``root`` (replacing any demo layers there)."""
+    """Write the demo region into a layer store at ``root`` (replacing any demo layers there).
+
+    Parameters
+    ----------
+    root
+        The store's folder.
+
+    Returns
+    -------
+    LayerStore
+        The store, holding every demo layer and the elevation raster.
+    """
     store = LayerStore(root)
     layers = demo_layers()
     coverage = box(BOUNDS[0], BOUNDS[1], OWNERSHIP_COVERAGE_EAST, BOUNDS[3]).wkt

@@ -154,7 +154,18 @@ class PointScorer:
         return any(p.synthetic for p in self.provenance.values())
 
     def aggregate(self, subscores: dict[str, np.ndarray]) -> np.ndarray:
-        """The score (float32, 0-1) from sub-scores, weighted and combined as the raster path combines them."""
+        """The score (float32, 0-1) from sub-scores, weighted and combined as the raster path combines them.
+
+        Parameters
+        ----------
+        subscores
+            Sub-scores (0-1, NaN where unknown) by criterion name, one value per point.
+
+        Returns
+        -------
+        numpy.ndarray
+            The score per point, weights renormalised over the known sub-scores; NaN where none is known.
+        """
         return aggregate(subscores, self.weights, self.config.aggregation.method)
 
     def score_xy(self, x: np.ndarray, y: np.ndarray) -> PointScores:

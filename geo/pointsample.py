@@ -113,7 +113,18 @@ class Within:
         self.tree = shapely.STRtree(grown)
 
     def hits(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Pairs (point index, geometry index) of each point and every geometry within reach."""
+        """Pairs (point index, geometry index) of each point and every geometry within reach.
+
+        Parameters
+        ----------
+        x, y
+            Point coordinates in the geometries' CRS (metres).
+
+        Returns
+        -------
+        tuple[numpy.ndarray, numpy.ndarray]
+            int64 point indices and the matching geometry indices.
+        """
         if len(self.tree) == 0 or len(x) == 0:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
         points = shapely.points(x, y)
@@ -122,13 +133,39 @@ class Within:
         return point[inside], geometry[inside]
 
     def any(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Whether each point lies within reach of at least one geometry."""
+        """Whether each point lies within reach of at least one geometry.
+
+        Parameters
+        ----------
+        x, y
+            Point coordinates in the geometries' CRS (metres).
+
+        Returns
+        -------
+        numpy.ndarray
+            bool per point.
+        """
         out = np.zeros(len(x), dtype=bool)
         out[self.hits(x, y)[0]] = True
         return out
 
     def largest(self, x: np.ndarray, y: np.ndarray, values: np.ndarray, fill: float) -> np.ndarray:
-        """Per point, the largest of ``values`` (one per geometry) among the geometries within reach; else ``fill``."""
+        """Per point, the largest of ``values`` (one per geometry) among the geometries within reach; else ``fill``.
+
+        Parameters
+        ----------
+        x, y
+            Point coordinates in the geometries' CRS (metres).
+        values
+            One value per geometry, in the order given to the index.
+        fill
+            The value of a point no geometry reaches.
+
+        Returns
+        -------
+        numpy.ndarray
+            float64 per point.
+        """
         out = np.full(len(x), fill, dtype=np.float64)
         point, geometry = self.hits(x, y)
         if point.size:
@@ -165,7 +202,18 @@ class RasterSampler:
             points_crs, crs, always_xy=True)
 
     def sample(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """The raster's value at each point (float32, NaN off the raster)."""
+        """The raster's value at each point (float32, NaN off the raster).
+
+        Parameters
+        ----------
+        x, y
+            Point coordinates in ``points_crs``.
+
+        Returns
+        -------
+        numpy.ndarray
+            Bilinear float32 samples, one per point.
+        """
         if self.to_raster is not None:
             x, y = self.to_raster.transform(x, y)
         col, row = self.inverse * (np.asarray(x, float), np.asarray(y, float))

@@ -57,13 +57,35 @@ class Provenance(BaseModel):
         return "; ".join(parts) or None
 
     def age_days(self, now: datetime | None = None) -> float:
-        """Days since retrieval."""
+        """Days since retrieval.
+
+        Parameters
+        ----------
+        now
+            The time to measure to (default: now, UTC).
+
+        Returns
+        -------
+        float
+            Days, with fractions, from ``retrieved_at`` to ``now``.
+        """
         now = now or datetime.now(UTC)
         return (now - self.retrieved_at).total_seconds() / 86400
 
 
 def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file, read in chunks."""
+    """Hex sha256 of a file, read in chunks.
+
+    Parameters
+    ----------
+    path
+        The file.
+
+    Returns
+    -------
+    str
+        64 lowercase hex digits.
+    """
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -72,5 +94,11 @@ def sha256_file(path: Path) -> str:
 
 
 def utc_now() -> datetime:
-    """The current time in UTC, to the second."""
+    """The current time in UTC, to the second.
+
+    Returns
+    -------
+    datetime
+        Timezone-aware, microseconds dropped.
+    """
     return datetime.now(UTC).replace(microsecond=0)

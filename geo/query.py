@@ -39,6 +39,16 @@ _LAT_NAMES = ("lat", "latitude", "y")
 def read_places(path: str | Path) -> gpd.GeoDataFrame:
     """Read points or polygons to score from CSV (lon/lat columns) or any vector file (GeoJSON, GPKG).
 
+    Parameters
+    ----------
+    path
+        The file of places.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The places with their attributes, in EPSG:4326.
+
     Raises
     ------
     InputError
@@ -131,6 +141,19 @@ def score_places(analysis: Analysis, places: gpd.GeoDataFrame) -> pd.DataFrame:
     the cells whose centres it contains (or, when it is smaller than a cell, the cell
     under its representative point); it counts as excluded when more than half its
     cells are, and ``excluded_share`` says how much of it is.
+
+    Parameters
+    ----------
+    analysis
+        The prepared analysis: grid, raw values, criteria and exclusions.
+    places
+        Points or polygons in any CRS.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The places' attributes, then ``row`` (1-based), ``score``, ``excluded``,
+        ``excluded_share``, ``exclusions`` and ``<criterion>_value`` / ``_score`` columns.
     """
     grid = analysis.grid
     projected = places.to_crs(grid.crs)
@@ -187,10 +210,26 @@ def _nanmean(values: np.ndarray) -> float:
 
 
 def explain_site(site: pd.Series, record: RunRecord, n_sites: int) -> dict[str, Any]:
-    """The breakdown behind one site's score, and a sentence that says why it ranks where it does."""
+    """The breakdown behind one site's score, and a sentence that says why it ranks where it does.
+
+    Parameters
+    ----------
+    site
+        The site's row of the run's site table.
+    record
+        The run's record (weights, criteria, caveats).
+    n_sites
+        How many sites the run found.
+
+    Returns
+    -------
+    dict[str, Any]
+        ``site`` (its attributes), ``criteria`` (weight, value, sub-score and
+        contribution of each), ``summary`` and ``caveats``.
+    """
     weights = record.weights
     units = {name: c.unit for name, c in record.criteria.items()}
-    parts = []
+    parts: list[dict[str, Any]] = []
     for name, weight in weights.items():
         parts.append({
             "criterion": name, "weight": weight, "unit": units.get(name, ""),
@@ -221,7 +260,25 @@ def _float(value: Any) -> float:
 
 def explain_location(run_dir: Path, record: RunRecord, sites: gpd.GeoDataFrame,
                      lon: float, lat: float) -> dict[str, Any]:
-    """Why a place is or is not a site, read from a run's saved rasters and site table."""
+    """Why a place is or is not a site, read from a run's saved rasters and site table.
+
+    Parameters
+    ----------
+    run_dir
+        The run's folder.
+    record
+        The run's record.
+    sites
+        The run's sites (EPSG:4326).
+    lon, lat
+        The place, in degrees (EPSG:4326).
+
+    Returns
+    -------
+    dict[str, Any]
+        ``status`` (``site``, ``outside``, ``excluded`` or ``not_a_site``), ``reasons``, and
+        the site id and rank, exclusion causes or score that explain it.
+    """
     point = gpd.GeoSeries(gpd.points_from_xy([lon], [lat]), crs=STORE_CRS)
     hit = sites[sites.intersects(point.iloc[0])]
     if len(hit):

@@ -23,6 +23,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -214,7 +215,7 @@ def _reuse(analysis: Analysis, config: Config) -> Analysis:
                                timings={})
 
 
-def compare(configs: Sequence[Config], store: LayerStore | str | None = None, *, top_n: int | None = None,
+def compare(configs: Sequence[Config], store: LayerStore | str | Path | None = None, *, top_n: int | None = None,
             on_scenario: ScenarioCallback | None = None) -> ComparisonResult:
     """Rank every configuration over the same layers and compare the rankings.
 

@@ -53,7 +53,23 @@ class LayerSchema:
     without: str = ""
 
     def column(self, name: str) -> Column:
-        """The column called ``name``."""
+        """The column called ``name``.
+
+        Parameters
+        ----------
+        name
+            A column of the layer.
+
+        Returns
+        -------
+        Column
+            Its kind, unit, allowed values and whether it may be missing.
+
+        Raises
+        ------
+        KeyError
+            When the layer has no such column.
+        """
         for col in self.columns:
             if col.name == name:
                 return col
@@ -246,7 +262,23 @@ _GEOMETRY_TYPES: dict[GeometryKind, set[str]] = {
 
 
 def schema_for(layer: str) -> LayerSchema:
-    """The schema of ``layer``; a clear error for a name that is not a layer."""
+    """The schema of ``layer``; a clear error for a name that is not a layer.
+
+    Parameters
+    ----------
+    layer
+        A canonical layer name.
+
+    Returns
+    -------
+    LayerSchema
+        Its columns and geometry type (None for a raster).
+
+    Raises
+    ------
+    LayerSchemaError
+        Naming the layers there are.
+    """
     try:
         return SCHEMAS[layer]
     except KeyError:
@@ -257,6 +289,20 @@ def schema_for(layer: str) -> LayerSchema:
 
 def validate_layer(layer: str, frame: gpd.GeoDataFrame, *, where: str = "") -> gpd.GeoDataFrame:
     """Check ``frame`` against the schema of ``layer`` and return it with canonical dtypes.
+
+    Parameters
+    ----------
+    layer
+        A canonical vector layer name.
+    frame
+        Its features.
+    where
+        Where the frame comes from (a file, "new version"), named in messages.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Only the schema's columns, in order and with their dtypes, plus the geometry.
 
     Raises
     ------
@@ -357,7 +403,22 @@ _DTYPES = {"str": "string", "float": "float64", "int": "Int64", "bool": "boolean
 
 
 def validate_raster(layer: str, path: str, *, where: str = "") -> None:
-    """Check that ``path`` is a single-band georeferenced raster for ``layer``."""
+    """Check that ``path`` is a single-band georeferenced raster for ``layer``.
+
+    Parameters
+    ----------
+    layer
+        A canonical raster layer name.
+    path
+        The GeoTIFF.
+    where
+        Where it comes from, named in messages.
+
+    Raises
+    ------
+    LayerSchemaError
+        When the layer is a vector one, or the raster is unreadable, has no CRS or more than one band.
+    """
     import rasterio
 
     origin = f"layer {layer!r}" + (f" ({where})" if where else "")

@@ -66,7 +66,13 @@ class ScoreFileWriter:
         return self
 
     def write(self, frame: gpd.GeoDataFrame) -> None:
-        """Append one chunk (a GeoDataFrame in EPSG:4326 with the same columns as the chunks before)."""
+        """Append one chunk (a GeoDataFrame in EPSG:4326 with the same columns as the chunks before).
+
+        Parameters
+        ----------
+        frame
+            The chunk's scored places.
+        """
         try:
             if self.suffix == ".csv":
                 table = _rounded(pd.DataFrame(frame.drop(columns=frame.geometry.name)))
@@ -84,7 +90,7 @@ class ScoreFileWriter:
         properties = _rounded(pd.DataFrame(frame.drop(columns=frame.geometry.name)))
         geometries = shapely.to_geojson(frame.geometry.to_numpy())
         records = properties.to_dict(orient="records")
-        for i, (record, geometry) in enumerate(zip(records, geometries)):
+        for i, (record, geometry) in enumerate(zip(records, geometries, strict=True)):
             feature = json.dumps({"type": "Feature", "properties": {k: _json_value(v) for k, v in record.items()},
                                   "geometry": None}, allow_nan=False)
             separator = "" if self.rows == 0 and i == 0 else ",\n"

@@ -16,8 +16,7 @@ newest versions (the current one always) and removes staging folders left behind
 writes that were killed. Every write holds a shared lock on ``<root>/<layer>/.lock``
 while its staging folder exists, and pruning needs the exclusive lock, so it never
 runs while another process is writing the same layer: it is skipped, and the next
-write does it. The lock is an ``flock``, which the system releases when a process
-dies, even by ``kill -9``.
+write does it (:mod:`geo.staging`).
 """
 
 from __future__ import annotations
@@ -25,7 +24,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,11 +37,7 @@ from geo.atomic import atomic_write_text, replace_folder
 from geo.errors import GeoError, LayerNotFoundError, LayerSchemaError, StoreError
 from geo.provenance import Provenance, sha256_file, utc_now
 from geo.schema import SCHEMAS, schema_for, validate_layer, validate_raster
-
-try:
-    import fcntl
-except ImportError:  # not POSIX: writes work, pruning is never attempted
-    fcntl = None  # type: ignore[assignment]
+from geo.staging import STAGING_PREFIX, layer_lock, staging_folder
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +47,6 @@ MIN_KEPT_SHARE = 0.5
 DEFAULT_STORE = Path("data/store")
 #: Versions of each layer kept on disk: the current one and the ones before it.
 KEEP_VERSIONS = 3
-_STAGING_PREFIX = ".staging-"
-_LOCK_NAME = ".lock"
 
 
 class LayerStore:
@@ -80,15 +72,48 @@ class LayerStore:
     # -- reading ---------------------------------------------------------------------------
 
     def layers(self) -> list[str]:
-        """Names of the layers the store holds, in schema order."""
+        """Names of the layers the store holds, in schema order.
+
+        Returns
+        -------
+        list[str]
+            Layers with a current version.
+        """
         return [name for name in SCHEMAS if self.has(name)]
 
     def has(self, layer: str) -> bool:
-        """Whether ``layer`` has a current version."""
+        """Whether ``layer`` has a current version.
+
+        Parameters
+        ----------
+        layer
+            A canonical layer name.
+
+        Returns
+        -------
+        bool
+            True when the store holds it.
+        """
         return self._current_dir(layer) is not None
 
     def provenance(self, layer: str) -> Provenance:
-        """The provenance record of the current version of ``layer``."""
+        """The provenance record of the current version of ``layer``.
+
+        Parameters
+        ----------
+        layer
+            A layer the store holds.
+
+        Returns
+        -------
+        Provenance
+            Source, licence, checksum, count and retrieval time of the stored data.
+
+        Raises
+        ------
+        StoreError
+            The provenance file is damaged, naming the layer and file.
+        """
         path = self._require(layer) / "provenance.json"
         try:
             return Provenance.model_validate_json(path.read_text(encoding="utf-8"))
@@ -97,6 +122,16 @@ class LayerStore:
 
     def read(self, layer: str) -> gpd.GeoDataFrame:
         """The current version of a vector layer, validated against its schema.
+
+        Parameters
+        ----------
+        layer
+            A vector layer the store holds.
+
+        Returns
+        -------
+        geopandas.GeoDataFrame
+            Its features in EPSG:4326, with the schema's columns.
 
         Raises
         ------
@@ -140,11 +175,28 @@ class LayerStore:
         return path
 
     def version(self, layer: str) -> str:
-        """The id of the current version of ``layer``."""
+        """The id of the current version of ``layer``.
+
+        Parameters
+        ----------
+        layer
+            A layer the store holds.
+
+        Returns
+        -------
+        str
+            The version folder's name: retrieval time and the start of the checksum.
+        """
         return self._require(layer).name
 
     def provenances(self) -> dict[str, Provenance]:
-        """Provenance of every stored layer."""
+        """Provenance of every stored layer.
+
+        Returns
+        -------
+        dict[str, Provenance]
+            Records by layer name, in schema order.
+        """
         return {name: self.provenance(name) for name in self.layers()}
 
     @property
@@ -164,9 +216,24 @@ class LayerStore:
     ) -> Provenance:
         """Validate ``frame`` and make it the current version of ``layer``.
 
-        ``provenance`` takes the fields of :class:`~geo.provenance.Provenance` that
-        describe the source (``source``, ``url``, ``license``, ...); the checksum,
-        feature count, CRS and (unless given) retrieval time are filled in here.
+        The checksum, feature count, CRS and (unless given) retrieval time are filled in here.
+
+        Parameters
+        ----------
+        layer
+            A canonical vector layer name.
+        frame
+            Its features in EPSG:4326, with the schema's columns.
+        force
+            Store it even when it has under half the previous version's features.
+        **provenance
+            Fields of :class:`~geo.provenance.Provenance` that describe the source
+            (``source``, ``url``, ``license``, ...).
+
+        Returns
+        -------
+        Provenance
+            The record stored beside the new version.
 
         Raises
         ------
@@ -188,8 +255,20 @@ class LayerStore:
     ) -> Provenance:
         """Copy a GeoTIFF into the store as the current version of raster ``layer``.
 
-        ``layer`` and the file ``source`` are positional, so that ``provenance`` can carry
-        its own ``source`` (the publisher) as for :meth:`write`.
+        Parameters
+        ----------
+        layer
+            A canonical raster layer name.
+        source
+            The GeoTIFF to copy (positional, so that ``provenance`` can carry its own
+            ``source``, the publisher, as for :meth:`write`).
+        **provenance
+            Fields of :class:`~geo.provenance.Provenance` that describe the source.
+
+        Returns
+        -------
+        Provenance
+            The record stored beside the new version.
         """
         validate_raster(layer, str(source), where=str(source))
         with self._staging(layer) as staging:
@@ -224,7 +303,7 @@ class LayerStore:
         folder = self.root / layer
         if not folder.is_dir():
             return []
-        with self._lock(layer, exclusive=True) as locked:
+        with layer_lock(folder, exclusive=True) as locked:
             if not locked:
                 log.debug("not pruning layer %s: another write is in progress", layer)
                 return []
@@ -233,7 +312,7 @@ class LayerStore:
                               key=lambda p: p.name, reverse=True)
             others = [p for p in versions if p != current]
             doomed = others[keep - 1:] if current is not None else versions[keep:]
-            doomed += [p for p in folder.iterdir() if p.name.startswith(_STAGING_PREFIX)]
+            doomed += [p for p in folder.iterdir() if p.name.startswith(STAGING_PREFIX)]
             for path in doomed:
                 shutil.rmtree(path, ignore_errors=True)
         if doomed:
@@ -278,29 +357,6 @@ class LayerStore:
         )
 
     @contextmanager
-    def _lock(self, layer: str, *, exclusive: bool) -> Iterator[bool]:
-        """Hold the layer's lock: shared (blocking) for a write, exclusive (or nothing) to prune.
-
-        Yields whether the lock is held; an exclusive lock is not waited for.
-        """
-        if fcntl is None:
-            yield not exclusive
-            return
-        folder = self.root / layer
-        folder.mkdir(parents=True, exist_ok=True)
-        with open(folder / _LOCK_NAME, "a+b") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB if exclusive else fcntl.LOCK_SH)
-                held = True
-            except BlockingIOError:
-                held = False
-            try:
-                yield held
-            finally:
-                if held:
-                    fcntl.flock(handle, fcntl.LOCK_UN)
-
-    @contextmanager
     def _staging(self, layer: str) -> Iterator[Path]:
         """A fresh staging folder for a new version of ``layer``, under the layer's shared lock.
 
@@ -308,13 +364,8 @@ class LayerStore:
         :class:`StoreError` that says the previous version is kept.
         """
         try:
-            with self._lock(layer, exclusive=False):
-                staging = self.root / layer / f"{_STAGING_PREFIX}{uuid.uuid4().hex[:12]}"
-                staging.mkdir()
-                try:
-                    yield staging
-                finally:
-                    shutil.rmtree(staging, ignore_errors=True)
+            with staging_folder(self.root / layer) as staging:
+                yield staging
         except GeoError:
             raise
         except OSError as exc:

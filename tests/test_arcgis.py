@@ -15,7 +15,7 @@ from shapely.geometry import MultiPolygon, Polygon
 from werkzeug import Request, Response
 
 from geo.errors import FetchError
-from geo.sources import arcgis
+from geo.sources import arcgis, esrijson
 from geo.sources.http import HttpSettings, ResponseCache, make_session
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -225,27 +225,27 @@ def test_esri_rings_make_shells_and_holes():
     shell = [[0, 0], [0, 10], [10, 10], [10, 0], [0, 0]]  # clockwise: a shell
     hole = [[2, 2], [4, 2], [4, 4], [2, 4], [2, 2]]  # counter-clockwise: a hole
     other = [[20, 0], [20, 5], [25, 5], [25, 0], [20, 0]]
-    single = arcgis.esri_geometry({"rings": [shell, hole]})
+    single = esrijson.esri_geometry({"rings": [shell, hole]})
     assert isinstance(single, Polygon) and len(single.interiors) == 1
     assert single.area == pytest.approx(96)
-    multi = arcgis.esri_geometry({"rings": [shell, hole, other]})
+    multi = esrijson.esri_geometry({"rings": [shell, hole, other]})
     assert isinstance(multi, MultiPolygon) and len(multi.geoms) == 2
     assert multi.area == pytest.approx(96 + 25)
 
 
 def test_esri_points_and_empty_geometries():
-    assert arcgis.esri_geometry({"x": -112.5, "y": 36.1}).coords[0] == (-112.5, 36.1)
-    assert arcgis.esri_geometry({"x": None, "y": None}) is None
-    assert arcgis.esri_geometry(None) is None
-    assert len(arcgis.esri_geometry({"points": [[0, 0], [1, 1]]}).geoms) == 2
+    assert esrijson.esri_geometry({"x": -112.5, "y": 36.1}).coords[0] == (-112.5, 36.1)
+    assert esrijson.esri_geometry({"x": None, "y": None}) is None
+    assert esrijson.esri_geometry(None) is None
+    assert len(esrijson.esri_geometry({"points": [[0, 0], [1, 1]]}).geoms) == 2
     with pytest.raises(FetchError, match="unknown Esri geometry"):
-        arcgis.esri_geometry({"curveRings": []})
+        esrijson.esri_geometry({"curveRings": []})
 
 
 def test_esri_json_in_web_mercator_is_reprojected():
     page = {"spatialReference": {"wkid": 102100, "latestWkid": 3857},
             "features": [{"attributes": {"OBJECTID": 1}, "geometry": {"x": -12523442.714243, "y": 4300621.372044}}]}
-    frame = arcgis.parse_features(page, "json")
+    frame = esrijson.parse_features(page, "json")
     assert frame.crs.to_epsg() == 4326
     assert frame.geometry[0].x == pytest.approx(-112.5, abs=1e-6)
     assert frame.geometry[0].y == pytest.approx(36.0, abs=1e-6)

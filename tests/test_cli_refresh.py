@@ -203,7 +203,7 @@ def test_layers_piped_prints_full_text_with_vintage_and_missing_layers(tmp_path)
     assert "…" not in result.output
     lines = result.output.splitlines()
     header = lines[0].split("\t")
-    row = dict(zip(header, lines[1].split("\t")))
+    row = dict(zip(header, lines[1].split("\t"), strict=True))
     assert row["source"].endswith("B. Wiegmans, SciGRID)")
     assert row["data vintage"] == "OpenStreetMap export of March 2016"
     assert row["caveat"] == "newer substations are missing"

@@ -37,7 +37,7 @@ def test_sensitivity_prints_robustness_and_writes_table_and_record(in_tmp: Path,
     record = json.loads((in_tmp / "robust.json").read_text())
     assert record["settings"]["draws"] == 10 and record["settings"]["top_n"] == 5
     by_site = {s["site_id"]: s["top_n_share"] for s in record["sites"]}
-    assert by_site == dict(zip(table["site_id"], table["top_n_share"].round(4)))  # same seed, same answer
+    assert by_site == dict(zip(table["site_id"], table["top_n_share"].round(4), strict=True))  # same seed, same answer
     assert len(record["summary"]) == len(record["weights"])
 
 

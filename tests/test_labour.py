@@ -87,7 +87,7 @@ def test_total_equals_known_county_populations() -> None:
                        for i, (x, y) in enumerate((x, y) for x in range(0, 148, 37) for y in range(0, 116, 29))))
     towns = places(*((float(x), float(y), float(p)) for x, y, p in zip(rng.uniform(0, 148, 30),
                                                                           rng.uniform(0, 116, 30),
-                                                                          rng.integers(100, 2_000_000, 30))))
+                                                                          rng.integers(100, 2_000_000, 30), strict=True)))
     urban = gpd.GeoDataFrame(geometry=[Point(x * KM, y * KM).buffer(6 * KM) for x, y in rng.uniform(0, 110, (8, 2))],
                              crs=CRS)
     grid = Grid.covering((-5 * KM, -5 * KM, 160 * KM, 130 * KM), 2000)

@@ -77,7 +77,7 @@ def test_substations_from_tiles(httpserver, session):
     assert len(server.queries) == 8
     assert seen[-1] == (8, 8)
     assert frame.crs.to_epsg() == 4326
-    assert sorted(zip(frame["osm_type"], frame["osm_id"])) == [("node", 1), ("node", 4), ("relation", 3), ("way", 2)]
+    assert sorted(zip(frame["osm_type"], frame["osm_id"], strict=True)) == [("node", 1), ("node", 4), ("relation", 3), ("way", 2)]
     assert list(frame.columns) == ["osm_type", "osm_id", "voltage", "name", "operator", "substation", "geometry"]
     mead = frame.set_index("osm_id").loc[1]
     assert mead["voltage"] == "500000;230000" and mead["operator"] == "WAPA"

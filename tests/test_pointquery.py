@@ -87,7 +87,7 @@ def _one_cell_change(analysis: Analysis, rows: np.ndarray, cols: np.ndarray) -> 
     change = np.zeros(len(rows))
     for criterion in analysis.criteria:
         reach = max(1, int(np.ceil(COARSE_CELL_M.get(criterion.measure, 0) / analysis.grid.resolution)))
-        for i, (row, col) in enumerate(zip(rows, cols)):
+        for i, (row, col) in enumerate(zip(rows, cols, strict=True)):
             window = analysis.raw[criterion.name][max(row - reach, 0):row + reach + 1,
                                                   max(col - reach, 0):col + reach + 1]
             sub = criterion.value_function(window.astype(np.float32))

@@ -50,7 +50,7 @@ def scenario_config(spec: str, states: str | None, resolution: float | None) -> 
 @click.option("--map", "map_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write an HTML map with each scenario as a layer of its own.")
 @verbosity
-def compare(scenarios: tuple[str, ...], top_n: int, states: str | None, resolution: float | None, store: Path,
+def compare(scenarios: tuple[str, ...], top_n: int, states: str | None, resolution: float | None, store: Path | None,
             output: Path | None, map_path: Path | None, verbose: int, quiet: int) -> None:
     """Compare the rankings of two or more presets or configuration files over the same layers.
 

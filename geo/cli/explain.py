@@ -63,6 +63,7 @@ def explain(site_id: str | None, lon: float | None, lat: float | None, run_dir: 
             return
         _print_site(answer, record)
         return
+    assert lon is not None and lat is not None  # both given: checked above
     answer = explain_location(folder, record, sites, lon, lat)
     if as_json:
         click.echo(json.dumps(answer, indent=2, default=str))

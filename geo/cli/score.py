@@ -94,7 +94,7 @@ def _why(row: pd.Series) -> str:
         return row["exclusion_causes"].replace(";", ", ").replace("_", " ")
     subs = {c[: -len("_score")]: row[c] for c in row.index
             if c.endswith("_score") and c != "score" and pd.notna(row[c])}
-    weakest = sorted(subs, key=subs.get)[:2]
+    weakest = sorted(subs, key=lambda c: subs[c])[:2]
     return "weakest: " + ", ".join(f"{c.replace('_', ' ')} {row[f'{c}_value']:.4g} ({subs[c]:.2f})" for c in weakest)
 
 

@@ -37,13 +37,30 @@ class AHP(BaseModel):
         return self
 
     def weights(self) -> tuple[dict[str, float], float]:
-        """Weights by criterion name, and the consistency ratio."""
+        """Weights by criterion name, and the consistency ratio.
+
+        Returns
+        -------
+        tuple[dict[str, float], float]
+            Weights summing to 1, and Saaty's consistency ratio of the matrix.
+        """
         w, cr = ahp_weights(np.asarray(self.matrix, dtype=float))
-        return dict(zip(self.criteria, w.tolist())), cr
+        return dict(zip(self.criteria, w.tolist(), strict=True)), cr
 
 
 def ahp_weights(matrix: np.ndarray) -> tuple[np.ndarray, float]:
-    """Principal-eigenvector weights of a pairwise matrix and its consistency ratio (Saaty)."""
+    """Principal-eigenvector weights of a pairwise matrix and its consistency ratio (Saaty).
+
+    Parameters
+    ----------
+    matrix
+        Square reciprocal matrix of pairwise judgements on Saaty's 1-9 scale.
+
+    Returns
+    -------
+    tuple[numpy.ndarray, float]
+        Weights summing to 1 in the matrix's order, and the consistency ratio.
+    """
     eigenvalues, eigenvectors = np.linalg.eig(matrix)
     k = int(np.argmax(eigenvalues.real))
     weights = np.abs(eigenvectors[:, k].real)

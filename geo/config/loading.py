@@ -148,7 +148,8 @@ def _describe(exc: ValidationError, where: str, data: dict[str, Any]) -> str:
     """One line per problem, naming list entries by their ``name`` rather than their index."""
     lines = [f"{where}: invalid configuration"]
     for err in exc.errors():
-        parts, node = [], data
+        parts: list[str] = []
+        node: Any = data
         for part in err["loc"]:
             if isinstance(part, int) and isinstance(node, list) and part < len(node):
                 node = node[part]
@@ -165,5 +166,16 @@ def _describe(exc: ValidationError, where: str, data: dict[str, Any]) -> str:
 
 
 def config_yaml(config: Config) -> str:
-    """The configuration as YAML, for run records and `geo config --show`."""
+    """The configuration as YAML, for run records and `geo config --show`.
+
+    Parameters
+    ----------
+    config
+        A validated configuration.
+
+    Returns
+    -------
+    str
+        Every field, defaults included, in the model's order.
+    """
     return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)

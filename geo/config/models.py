@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Literal
+from collections.abc import Iterable
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
@@ -303,7 +304,7 @@ class Config(_Model):
 
     name: str = Field("default", description="Short name, part of run folder and file names")
     description: str = "Balanced weights for a general AI-infrastructure manufacturing park"
-    states: list[StateCode] = Field(default_factory=lambda: ["AZ", "NV", "UT"], min_length=1)
+    states: list[StateCode] = Field(default_factory=lambda: list(get_args(StateCode)), min_length=1)
     resolution_m: float = Field(250.0, ge=MIN_RESOLUTION_M, le=MAX_RESOLUTION_M)
     land: LandRules = Field(default_factory=LandRules)
     exclusions: list[Exclusion] = Field(default_factory=_default_exclusions)
@@ -339,11 +340,18 @@ class Config(_Model):
         return self._origin
 
     def weights(self) -> dict[str, float]:
-        """Normalised weights by criterion (from the AHP matrix when one is given)."""
+        """Normalised weights by criterion (from the AHP matrix when one is given).
+
+        Returns
+        -------
+        dict[str, float]
+            Weights summing to 1; a fallback criterion takes the weight of the one it stands in for.
+        """
         if self.aggregation.ahp is not None:
             # a fallback criterion is never active with the one it stands in for, and takes its weight
             weights = self.aggregation.ahp.weights()[0]
-            return {c.name: weights[c.fallback_for if c.name not in weights else c.name] for c in self.criteria}
+            return {c.name: weights[c.name if c.name in weights or c.fallback_for is None else c.fallback_for]
+                    for c in self.criteria}
         total = sum(c.weight for c in self.criteria)
         return {c.name: c.weight / total for c in self.criteria}
 
@@ -356,6 +364,7 @@ def _numbers(value: Any, where: str = "") -> list[tuple[str, float]]:
         return []
     if isinstance(value, int | float):
         return [(where, float(value))]
+    items: Iterable[tuple[Any, Any]]
     if isinstance(value, dict):
         items = value.items()
     elif isinstance(value, list | tuple):

@@ -6,28 +6,24 @@
 ``f=geojson``). Where the layer does not support paging it lists the object ids
 (``returnIdsOnly``) and queries them in id ranges, a bounded number at a time.
 
-Esri JSON geometries are converted to shapely here rather than by GDAL: GDAL's ESRIJSON
-driver follows ``exceededTransferLimit`` on its own, over its own HTTP client.
+Pages are read as GeoDataFrames by :mod:`geo.sources.esrijson`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import geopandas as gpd
 import pandas as pd
-import pyproj
 import requests
-import shapely
-from shapely.geometry import LinearRing, LineString, MultiLineString, MultiPoint, MultiPolygon, Point, Polygon, shape
-from shapely.geometry.base import BaseGeometry
 
 from geo.errors import FetchError
 from geo.sources.base import Fetched, FetchRequest
+from geo.sources.esrijson import exceeded_transfer_limit, parse_features
 from geo.sources.http import ResponseCache, get_json
 from geo.sources.spec import Source
 from geo.types import STORE_CRS
@@ -58,6 +54,18 @@ class LayerMetadata:
 
 def layer_metadata(session: requests.Session, url: str) -> LayerMetadata:
     """Read a layer's page size, paging support, object-id field and fields.
+
+    Parameters
+    ----------
+    session
+        Session from :func:`geo.sources.http.make_session`.
+    url
+        The layer's address (``.../FeatureServer/0``).
+
+    Returns
+    -------
+    LayerMetadata
+        What the layer's ``?f=json`` description says.
 
     Raises
     ------
@@ -91,6 +99,20 @@ def layer_metadata(session: requests.Session, url: str) -> LayerMetadata:
 
 def resolve_layer(session: requests.Session, service_url: str, name: str) -> str:
     """The URL of the layer called ``name`` in a FeatureServer/MapServer service.
+
+    Parameters
+    ----------
+    session
+        Session from :func:`geo.sources.http.make_session`.
+    service_url
+        The service's address (``.../FeatureServer``).
+    name
+        The layer's or table's name, compared case-insensitively.
+
+    Returns
+    -------
+    str
+        The layer's address, ``{service_url}/{id}``.
 
     Raises
     ------
@@ -283,118 +305,6 @@ def _get_page(
     return get_json(session, url, params=params), True
 
 
-def exceeded_transfer_limit(payload: dict[str, Any], fmt: str) -> bool:
-    """Whether a query page says more results remain (the flag's place depends on ``f``)."""
-    if fmt == "geojson":
-        flag = (payload.get("properties") or {}).get("exceededTransferLimit")
-        # some servers put it at the top level of a FeatureCollection too
-        flag = flag if flag is not None else payload.get("exceededTransferLimit")
-    else:
-        flag = payload.get("exceededTransferLimit")
-    return bool(flag)
-
-
-def parse_features(payload: dict[str, Any], fmt: str, *, where: str = "") -> gpd.GeoDataFrame:
-    """One query page (GeoJSON or Esri JSON) as a GeoDataFrame in EPSG:4326."""
-    features = payload.get("features")
-    if not isinstance(features, list):
-        raise FetchError(f"{where}: the response has no 'features' list")
-    if fmt == "geojson":
-        crs = _geojson_crs(payload, where)
-        rows = [f.get("properties") or {} for f in features]
-        geoms = [_geojson_geometry(f.get("geometry"), where) for f in features]
-    else:
-        crs = _esri_crs(payload.get("spatialReference"), where)
-        rows = [f.get("attributes") or {} for f in features]
-        geoms = [esri_geometry(f.get("geometry")) for f in features]
-    frame = gpd.GeoDataFrame(pd.DataFrame.from_records(rows), geometry=geoms, crs=crs)
-    if crs is not None and pyproj.CRS(crs) != pyproj.CRS(STORE_CRS):
-        frame = frame.to_crs(STORE_CRS)
-    return frame
-
-
-def _geojson_geometry(geometry: dict[str, Any] | None, where: str) -> BaseGeometry | None:
-    if not geometry:
-        return None
-    try:
-        return shape(geometry)
-    except (ValueError, TypeError, AttributeError, shapely.errors.GEOSException) as exc:
-        raise FetchError(f"{where}: unreadable GeoJSON geometry: {exc}") from exc
-
-
-def _geojson_crs(payload: dict[str, Any], where: str) -> str:
-    member = payload.get("crs")
-    if not member:
-        return STORE_CRS
-    name = (member.get("properties") or {}).get("name")
-    try:
-        return pyproj.CRS.from_user_input(name).to_string()
-    except pyproj.exceptions.CRSError as exc:
-        raise FetchError(f"{where}: unknown crs member {member!r}") from exc
-
-
-def _esri_crs(spatial_reference: dict[str, Any] | None, where: str) -> str:
-    if not spatial_reference:
-        return STORE_CRS
-    code = spatial_reference.get("latestWkid") or spatial_reference.get("wkid")
-    if code == 102100:  # Esri's old code for Web Mercator
-        code = 3857
-    try:
-        if code:
-            return pyproj.CRS.from_epsg(int(code)).to_string()
-        return pyproj.CRS.from_wkt(spatial_reference["wkt"]).to_string()
-    except (KeyError, pyproj.exceptions.CRSError) as exc:
-        raise FetchError(f"{where}: unknown spatialReference {spatial_reference!r}") from exc
-
-
-def esri_geometry(geometry: dict[str, Any] | None) -> BaseGeometry | None:
-    """Convert an Esri JSON geometry (point, multipoint, paths, rings) to shapely.
-
-    Rings follow Esri's convention: clockwise rings are shells, counter-clockwise rings
-    are holes and belong to the shell that contains them.
-    """
-    if not geometry:
-        return None
-    if "x" in geometry:
-        if geometry["x"] is None or geometry.get("y") is None:
-            return None
-        return Point(geometry["x"], geometry["y"])
-    if "points" in geometry:
-        return MultiPoint([p[:2] for p in geometry["points"]]) if geometry["points"] else None
-    if "paths" in geometry:
-        lines = [LineString([p[:2] for p in path]) for path in geometry["paths"] if len(path) >= 2]
-        if not lines:
-            return None
-        return lines[0] if len(lines) == 1 else MultiLineString(lines)
-    if "rings" in geometry:
-        return _rings_to_polygons(geometry["rings"])
-    raise FetchError(f"unknown Esri geometry with keys {sorted(geometry)}")
-
-
-def _rings_to_polygons(rings: Iterable[list[list[float]]]) -> BaseGeometry | None:
-    shells: list[LinearRing] = []
-    holes: list[LinearRing] = []
-    for ring in rings:
-        if len(ring) < 3:
-            continue
-        linear = LinearRing([p[:2] for p in ring])
-        (holes if linear.is_ccw else shells).append(linear)
-    if not shells:  # orientation ignored by the writer: every ring is a shell
-        shells, holes = holes, []
-    parts: list[tuple[LinearRing, list[LinearRing]]] = [(shell, []) for shell in shells]
-    outlines = [Polygon(shell) for shell in shells]
-    for hole in holes:
-        probe = Point(hole.coords[0])
-        owner = next((i for i, poly in enumerate(outlines) if poly.covers(probe)), None)
-        if owner is None:
-            parts.append((hole, []))
-            outlines.append(Polygon(hole))
-        else:
-            parts[owner][1].append(hole)
-    polygons = [Polygon(shell, inner) for shell, inner in parts]
-    return polygons[0] if len(polygons) == 1 else MultiPolygon(polygons)
-
-
 def _combine(frames: list[gpd.GeoDataFrame], url: str) -> gpd.GeoDataFrame:
     frames = [f for f in frames if len(f)]
     if not frames:
@@ -403,6 +313,11 @@ def _combine(frames: list[gpd.GeoDataFrame], url: str) -> gpd.GeoDataFrame:
     out = pd.concat(frames, ignore_index=True)
     log.info("%s: %d features", url, len(out))
     return gpd.GeoDataFrame(out, geometry="geometry", crs=STORE_CRS)
+
+
+def _counted_after(before: int, report: Callable[[int, int | None], None]) -> Progress:
+    """Progress of one layer's pages, reported as features counted after ``before`` from earlier layers."""
+    return lambda done, total: report(before + done, None)
 
 
 def fetch(source: Source, request: FetchRequest) -> Fetched:
@@ -433,11 +348,10 @@ def fetch(source: Source, request: FetchRequest) -> Fetched:
     for url in urls:
         if endpoint.layer_name:
             url = resolve_layer(request.session, url, endpoint.layer_name)
-        base = done_before
         frame = query_features(
             request.session, url, where=endpoint.resolve_where(request.states),
             bbox=request.bbox if endpoint.bbox_filter else None, out_fields=endpoint.out_fields, fmt=fmt,
-            page_size=endpoint.page_size, progress=lambda done, total, base=base: report(base + done, None),
+            page_size=endpoint.page_size, progress=_counted_after(done_before, report),
             cache=request.answers,
         )
         done_before += len(frame)

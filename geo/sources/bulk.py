@@ -135,6 +135,11 @@ def download(
         Download again a cached file without a ``known_hash`` once it is older than this,
         so that a later refresh sees the publisher's current file; ``None`` reuses it forever.
 
+    Returns
+    -------
+    Download
+        The cached file (or unpacked folder), its archive and checksum.
+
     Raises
     ------
     FetchError

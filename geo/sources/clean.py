@@ -47,6 +47,18 @@ _NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?")
 def to_store_crs(frame: gpd.GeoDataFrame, *, where: str) -> gpd.GeoDataFrame:
     """``frame`` in EPSG:4326.
 
+    Parameters
+    ----------
+    frame
+        Features in any CRS.
+    where
+        The source or file named in the error message.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``frame`` itself when already in EPSG:4326, otherwise reprojected.
+
     Raises
     ------
     LayerSchemaError
@@ -62,8 +74,18 @@ def to_store_crs(frame: gpd.GeoDataFrame, *, where: str) -> gpd.GeoDataFrame:
 def keep_family(geom: BaseGeometry | None, kind: GeometryKind) -> BaseGeometry | None:
     """The parts of ``geom`` of the geometry family ``kind`` (e.g. the polygons of a collection).
 
-    Returns the single part, a multi-part geometry when there are several, or ``None``
-    when ``geom`` has no part of that family.
+    Parameters
+    ----------
+    geom
+        Any geometry, or None.
+    kind
+        The family to keep: ``"Point"``, ``"Line"`` or ``"Polygon"``.
+
+    Returns
+    -------
+    shapely.Geometry or None
+        The single part, a multi-part geometry when there are several, or None when
+        ``geom`` has no part of that family.
     """
     if geom is None or geom.is_empty:
         return None
@@ -99,7 +121,17 @@ def _keep_family_all(geoms: gpd.GeoSeries, kind: GeometryKind) -> gpd.GeoSeries:
 def repair_geometries(frame: gpd.GeoDataFrame, kind: GeometryKind) -> tuple[gpd.GeoDataFrame, int]:
     """Repair invalid geometries with :func:`shapely.make_valid`, keeping the family ``kind``.
 
-    Returns the frame and the number of geometries that were invalid and repaired.
+    Parameters
+    ----------
+    frame
+        Features whose geometries may be invalid.
+    kind
+        The geometry family the layer holds; other parts made by the repair are dropped.
+
+    Returns
+    -------
+    tuple[geopandas.GeoDataFrame, int]
+        The repaired copy, and the number of geometries that were invalid.
     """
     geoms = frame.geometry
     values = geoms.to_numpy()
@@ -115,14 +147,36 @@ def repair_geometries(frame: gpd.GeoDataFrame, kind: GeometryKind) -> tuple[gpd.
 
 
 def drop_empty(frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, int]:
-    """Remove rows whose geometry is missing or empty; returns the frame and how many went."""
+    """Remove rows whose geometry is missing or empty.
+
+    Parameters
+    ----------
+    frame
+        Features, some perhaps without geometry.
+
+    Returns
+    -------
+    tuple[geopandas.GeoDataFrame, int]
+        The rows with a geometry, and how many went.
+    """
     values = frame.geometry.to_numpy()
     bad = shapely.is_missing(values) | shapely.is_empty(values)
     return frame.loc[~bad].copy(), int(bad.sum())
 
 
 def drop_duplicates(frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, int]:
-    """Remove exact duplicates: same geometry (byte for byte) and same attribute values."""
+    """Remove exact duplicates: same geometry (byte for byte) and same attribute values.
+
+    Parameters
+    ----------
+    frame
+        Features, some perhaps repeated (as when tiles or states overlap).
+
+    Returns
+    -------
+    tuple[geopandas.GeoDataFrame, int]
+        The first of each set of duplicates, and how many were dropped.
+    """
     if frame.empty:
         return frame, 0
     key = pd.DataFrame(frame.drop(columns=frame.geometry.name)).astype("string")
@@ -136,7 +190,18 @@ def null_sentinels(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
 
     Numeric columns lose :data:`geo.schema.SENTINEL_NUMBERS`; text columns lose
     :data:`geo.schema.SENTINEL_TEXT` (compared case-insensitively, after stripping).
-    Columns that the frame does not have are ignored.
+
+    Parameters
+    ----------
+    frame
+        The table to clean.
+    columns
+        Names of the columns to clean; those the frame does not have are ignored.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with the sentinels missing (numeric columns as float64, text as string).
     """
     out = frame.copy()
     for name in columns:
@@ -156,6 +221,16 @@ def max_kv_from_volts(values: pd.Series) -> pd.Series:
 
     ``'500000;230000'`` gives 500.0; parts that are not numbers (``'medium'``) are
     ignored; a value with no number, or only zero or sentinel parts, is missing.
+
+    Parameters
+    ----------
+    values
+        Voltage tags in volts, several separated by ``;``.
+
+    Returns
+    -------
+    pandas.Series
+        float64 kilovolts on the same index, NaN where unknown.
     """
 
     def highest(value: object) -> float:
@@ -172,6 +247,16 @@ def clip_region(ctx: NormalizeContext) -> BaseGeometry | None:
     """The requested states grown by ``CLIP_MARGIN_KM`` (EPSG:4326), or ``None`` when unknown.
 
     The buffer is computed in EPSG:5070 so that the margin is in true kilometres.
+
+    Parameters
+    ----------
+    ctx
+        The request: its states, and their boundaries when known.
+
+    Returns
+    -------
+    shapely.Geometry or None
+        The clip area in EPSG:4326, or None before the state boundaries are known.
 
     Raises
     ------
@@ -218,7 +303,19 @@ def clip_to_region(
 ) -> tuple[gpd.GeoDataFrame, int]:
     """Cut ``frame`` to ``region``: drop what lies outside, trim what crosses its edge.
 
-    Returns the frame and the number of features that lay wholly outside.
+    Parameters
+    ----------
+    frame
+        Features in EPSG:4326.
+    region
+        The clip area in EPSG:4326 (see :func:`clip_region`).
+    kind
+        The layer's geometry family; trimmed parts of other families are dropped.
+
+    Returns
+    -------
+    tuple[geopandas.GeoDataFrame, int]
+        The features inside, and how many lay wholly outside (or were emptied by the trim).
     """
     if frame.empty:
         return frame, 0

@@ -30,6 +30,22 @@ def fill_outside_coverage(fine: NormalizedLayer, fill: NormalizedLayer, ctx: Nor
 
     Each feature's ``source`` column names the source id it comes from.
 
+    Parameters
+    ----------
+    fine
+        The detailed, partial source, with ``coverage_wkt`` in its provenance (EPSG:4326).
+    fill
+        The coarser source of the same layer, used outside that coverage.
+    ctx
+        The request, whose states weigh the coverage shares in the provenance.
+    fine_id, fill_id
+        The two sources' ids.
+
+    Returns
+    -------
+    NormalizedLayer
+        The joined polygons, with provenance naming both sources and where each applies.
+
     Raises
     ------
     LayerSchemaError
@@ -87,7 +103,7 @@ def _coverage_shares(coverage: Any, fill_coverage_wkt: str | None, ctx: Normaliz
     fill_area = None if fill_coverage_wkt is None else gpd.GeoSeries(
         [shapely.from_wkt(fill_coverage_wkt)], crs=STORE_CRS).to_crs(ANALYSIS_CRS).iloc[0]
     lines = []
-    for state, shape in zip(states["state"], states.geometry):
+    for state, shape in zip(states["state"], states.geometry, strict=True):
         fine_share = shapely.intersection(shape, fine_area).area / shape.area
         rest = shapely.difference(shape, fine_area)
         fill_share = (rest.area if fill_area is None else shapely.intersection(rest, fill_area).area) / shape.area

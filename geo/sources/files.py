@@ -224,12 +224,27 @@ def read_vector_tiles(path: Path) -> gpd.GeoDataFrame:
     bounds (dropping the buffer that tile generators repeat in neighbouring tiles), and
     the pieces are joined again across tile edges: lines are merged and polygons
     unioned per distinct set of attribute values.
+
+    Parameters
+    ----------
+    path
+        The zip of tiles (gzip-compressed or plain).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The tiles' attributes plus ``tile_layer``, one row per joined part.
+
+    Raises
+    ------
+    FetchError
+        When the zip holds no tiles or the tiles no features.
     """
     features: list[dict[str, Any]] = []
     geoms = []
     with zipfile.ZipFile(path) as zf:
-        tiles = [(m, tuple(int(v) for v in _TILE_MEMBER.search(m).groups())) for m in zf.namelist()
-                 if _TILE_MEMBER.search(m)]
+        tiles = [(m, tuple(int(v) for v in match.groups())) for m in zf.namelist()
+                 if (match := _TILE_MEMBER.search(m))]
         if not tiles:
             raise FetchError(f"{path}: no {{z}}/{{x}}/{{y}}.pbf tiles in the zip")
         zoom = max(z for _, (z, _x, _y) in tiles)
@@ -275,7 +290,7 @@ def _join_tile_pieces(pieces: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         if kind == "LineString":
             merged = shapely.line_merge(merged)
         for part in shapely.get_parts(merged):
-            rows.append({**dict(zip(keys, values)), "geometry": part})
+            rows.append({**dict(zip(keys, values, strict=True)), "geometry": part})
     return gpd.GeoDataFrame(pd.DataFrame(rows), geometry="geometry", crs=STORE_CRS)
 
 

@@ -18,10 +18,20 @@ def read_graphml_nodes(paths: list[Path]) -> pd.DataFrame:
     Node attributes are named by the file's ``<key attr.name=...>`` declarations; nodes
     without coordinates are kept with missing values (the normaliser drops them).
 
+    Parameters
+    ----------
+    paths
+        The GraphML files.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Also ``node_id``; coordinates as text, in degrees.
+
     Raises
     ------
     FetchError
-        Naming a file that is not well-formed XML.
+        Naming a file that is not well-formed XML, or when no file holds a node.
     """
     rows = []
     for path in paths:

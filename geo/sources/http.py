@@ -89,7 +89,18 @@ def _log_response(response: requests.Response, *args: Any, **kwargs: Any) -> Non
 
 
 def make_session(settings: HttpSettings | None = None) -> requests.Session:
-    """A session with retries, backoff, ``Retry-After``, default timeouts and a User-Agent."""
+    """A session with retries, backoff, ``Retry-After``, default timeouts and a User-Agent.
+
+    Parameters
+    ----------
+    settings
+        How patient the session is (default :class:`HttpSettings`).
+
+    Returns
+    -------
+    requests.Session
+        A session that retries connection errors, read timeouts and retryable statuses.
+    """
     settings = settings or HttpSettings()
     retry = Retry(
         total=settings.retries,
@@ -101,7 +112,8 @@ def make_session(settings: HttpSettings | None = None) -> requests.Session:
         allowed_methods=RETRY_METHODS,
         backoff_factor=settings.backoff_factor,
         backoff_max=settings.backoff_max,
-        retry_after_max=settings.retry_after_max,
+        # urllib3 annotates int, but caps the Retry-After seconds with any number
+        retry_after_max=settings.retry_after_max,  # type: ignore[arg-type]
         respect_retry_after_header=True,
         raise_on_status=False,
     )
@@ -133,6 +145,28 @@ def request(
 
     Retries happen inside the session's adapter; what reaches this function is the final
     outcome, so any error or non-2xx status here is a failure.
+
+    Parameters
+    ----------
+    session
+        Session from :func:`make_session`.
+    url
+        The address to ask.
+    method
+        HTTP method, ``"GET"`` or ``"POST"``.
+    params
+        Query string parameters.
+    data
+        Form fields of a POST.
+    stream
+        Leave the body unread, for large downloads.
+    timeout
+        Seconds, or ``(connect, read)`` seconds; the session's default when None.
+
+    Returns
+    -------
+    requests.Response
+        The successful (2xx) response.
     """
     try:
         response = session.request(
@@ -177,6 +211,26 @@ def get_json(
 ) -> dict[str, Any]:
     """Fetch and decode a JSON object.
 
+    Parameters
+    ----------
+    session
+        Session from :func:`make_session`.
+    url
+        The address to ask.
+    method
+        HTTP method, ``"GET"`` or ``"POST"`` (for long ArcGIS queries).
+    params
+        Query string parameters.
+    data
+        Form fields of a POST.
+    timeout
+        Seconds, or ``(connect, read)`` seconds; the session's default when None.
+
+    Returns
+    -------
+    dict[str, Any]
+        The decoded JSON object.
+
     Raises
     ------
     FetchError
@@ -202,7 +256,18 @@ def get_json(
 
 
 def describe_error(error: Any) -> str:
-    """One line from an ArcGIS error object: code, message and details."""
+    """One line from an ArcGIS error object: code, message and details.
+
+    Parameters
+    ----------
+    error
+        The ``error`` member of an ArcGIS answer (normally a dict).
+
+    Returns
+    -------
+    str
+        ``"code N: message (details)"``, or the value as text when it is not a dict.
+    """
     if not isinstance(error, dict):
         return str(error)
     text = f"code {error.get('code', '?')}: {error.get('message') or 'no message'}"
@@ -240,7 +305,22 @@ class ResponseCache:
     def get(
         self, url: str, params: dict[str, Any] | None = None, data: dict[str, Any] | None = None
     ) -> Any | None:
-        """The stored answer to this request, or None."""
+        """The stored answer to this request, or None.
+
+        Parameters
+        ----------
+        url
+            The address asked.
+        params
+            Its query string parameters.
+        data
+            Its form fields (POST).
+
+        Returns
+        -------
+        Any or None
+            The decoded answer; None when there is none, it is older than ``max_age`` or damaged.
+        """
         path = self._path(url, params, data)
         try:
             if self.max_age is not None and time.time() - path.stat().st_mtime > self.max_age.total_seconds():
@@ -258,7 +338,19 @@ class ResponseCache:
     def put(
         self, url: str, payload: Any, params: dict[str, Any] | None = None, data: dict[str, Any] | None = None
     ) -> None:
-        """Keep ``payload`` as the answer to this request."""
+        """Keep ``payload`` as the answer to this request.
+
+        Parameters
+        ----------
+        url
+            The address asked.
+        payload
+            The checked answer, anything JSON can hold.
+        params
+            Its query string parameters.
+        data
+            Its form fields (POST).
+        """
         with atomic_path(self._path(url, params, data)) as tmp, gzip.open(tmp, "wb") as fh:
             fh.write(json.dumps(payload).encode("utf-8"))
 
@@ -268,5 +360,18 @@ class ResponseCache:
 
 
 def describe(url: str, params: dict[str, Any] | None = None) -> str:
-    """``url`` with its query string, for messages."""
+    """``url`` with its query string, for messages.
+
+    Parameters
+    ----------
+    url
+        The address.
+    params
+        Query string parameters, if any.
+
+    Returns
+    -------
+    str
+        The full address, query string encoded.
+    """
     return f"{url}?{urlencode(params)}" if params else url

@@ -52,7 +52,17 @@ class Journal:
         return cls(path, key, utc_now(), {})
 
     def record(self, layer: str, source: str, features: int) -> None:
-        """Note that ``layer`` was stored from ``source`` with ``features`` features (written atomically)."""
+        """Note that ``layer`` was stored from ``source`` with ``features`` features (written atomically).
+
+        Parameters
+        ----------
+        layer
+            The canonical layer stored.
+        source
+            The id of the source it came from.
+        features
+            How many features were written.
+        """
         self.done[layer] = {"source": source, "features": features}
         atomic_write_text(
             self.path,

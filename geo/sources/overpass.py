@@ -33,7 +33,20 @@ Progress = Callable[[int, int | None], None]
 
 
 def substation_query(south: float, west: float, north: float, east: float, timeout_s: int = 180) -> str:
-    """The Overpass QL query for ``power=substation`` nodes, ways and relations in a box."""
+    """The Overpass QL query for ``power=substation`` nodes, ways and relations in a box.
+
+    Parameters
+    ----------
+    south, west, north, east
+        The box's edges in degrees (EPSG:4326).
+    timeout_s
+        Seconds the Overpass server may spend on the query.
+
+    Returns
+    -------
+    str
+        The query, asking for the tags and (for ways and relations) the centre.
+    """
     box = f"({south:.6f},{west:.6f},{north:.6f},{east:.6f})"
     return (
         f"[out:json][timeout:{timeout_s}];"
@@ -43,7 +56,25 @@ def substation_query(south: float, west: float, north: float, east: float, timeo
 
 
 def tiles(bbox: Sequence[float], size_deg: float) -> list[tuple[float, float, float, float]]:
-    """Cut ``(xmin, ymin, xmax, ymax)`` into tiles of at most ``size_deg`` degrees."""
+    """Cut ``(xmin, ymin, xmax, ymax)`` into tiles of at most ``size_deg`` degrees.
+
+    Parameters
+    ----------
+    bbox
+        ``(xmin, ymin, xmax, ymax)`` in degrees.
+    size_deg
+        Largest tile side, in degrees.
+
+    Returns
+    -------
+    list[tuple[float, float, float, float]]
+        The tiles as ``(xmin, ymin, xmax, ymax)``, row by row from the south-west.
+
+    Raises
+    ------
+    ValueError
+        When the box is empty or the size is not positive.
+    """
     xmin, ymin, xmax, ymax = bbox
     if xmin >= xmax or ymin >= ymax or size_deg <= 0:
         raise ValueError(f"invalid bbox {tuple(bbox)!r} or tile size {size_deg!r}")
@@ -74,6 +105,23 @@ def substations(
     Ways and relations are placed at the centre Overpass computes for them. With a
     ``cache``, every complete tile is kept, so a run again after an interruption queries
     only the tiles still missing.
+
+    Parameters
+    ----------
+    session
+        Session from :func:`geo.sources.http.make_session`.
+    bbox
+        ``(xmin, ymin, xmax, ymax)`` in degrees.
+    url
+        The Overpass interpreter endpoint.
+    tile_deg
+        Largest tile side in degrees; one query per tile.
+    timeout_s
+        Seconds each query may run on the server.
+    progress
+        Called as ``progress(tiles_done, tiles_total)``.
+    cache
+        Where complete tiles' answers are kept.
 
     Returns
     -------

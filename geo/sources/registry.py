@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
+from pydantic.fields import FieldInfo
 
 from geo.errors import ConfigError
 from geo.schema import SCHEMAS
@@ -70,16 +71,49 @@ class Registry(_Model):
         return self
 
     def sources(self, layer: str) -> list[Source]:
-        """Sources of ``layer`` that can be fetched online, in order of preference."""
+        """Sources of ``layer`` that can be fetched online, in order of preference.
+
+        Parameters
+        ----------
+        layer
+            A canonical layer name.
+
+        Returns
+        -------
+        list[Source]
+            Those with an endpoint; empty for a layer the registry does not list.
+        """
         entry = self.layers.get(layer)
         return [s for s in entry.sources if s.endpoint is not None] if entry else []
 
     def default_layers(self) -> list[str]:
-        """Layers refreshed when none are named, in schema order."""
+        """Layers refreshed when none are named, in schema order.
+
+        Returns
+        -------
+        list[str]
+            Layers marked default that have at least one online source.
+        """
         return [name for name in SCHEMAS if name in self.layers and self.layers[name].default and self.sources(name)]
 
     def source(self, source_id: str) -> Source:
-        """The source with id ``source_id``."""
+        """The source with id ``source_id``.
+
+        Parameters
+        ----------
+        source_id
+            A source id, as in its spec.
+
+        Returns
+        -------
+        Source
+            The source as the registry (with any override) describes it.
+
+        Raises
+        ------
+        ConfigError
+            When no layer lists that id.
+        """
         for entry in self.layers.values():
             for source in entry.sources:
                 if source.id == source_id:
@@ -89,12 +123,19 @@ class Registry(_Model):
 
 #: Fields an override may set on a source: what provenance says, and the online address.
 _DESCRIPTIVE = ("title", "license", "proxy_for", "vintage", "notes")
+
+
+def _unset_or(field: FieldInfo) -> tuple[Any, None]:
+    """A patch field: the value the source field takes, or None (the default) to keep the source's own."""
+    annotation: Any = field.annotation
+    return annotation | None, None
+
+
 _SourcePatch = create_model(  # type: ignore[call-overload]
     "_SourcePatch",
     __base__=_Model,
-    **{name: (Source.model_fields[name].annotation | None, None) for name in _DESCRIPTIVE},
-    **{name: (field.annotation | None, None) for name, field in Endpoint.model_fields.items()
-       if name not in _DESCRIPTIVE},
+    **{name: _unset_or(Source.model_fields[name]) for name in _DESCRIPTIVE},
+    **{name: _unset_or(field) for name, field in Endpoint.model_fields.items() if name not in _DESCRIPTIVE},
 )
 
 
@@ -105,7 +146,7 @@ class _LayerPatch(_Model):
 
 
 class _Override(_Model):
-    sources: dict[str, _SourcePatch] = Field(default_factory=dict)  # type: ignore[valid-type]
+    sources: dict[str, _SourcePatch] = Field(default_factory=dict)
     layers: dict[str, _LayerPatch] = Field(default_factory=dict)
 
 

@@ -139,7 +139,18 @@ class Endpoint(_Model):
         return [self.url_template.format(lat=lat, lon=lon) for lat, lon in tile_corners(bbox)]
 
     def resolve_where(self, states: Sequence[str]) -> str:
-        """``where`` with ``{states}`` and ``{state_names}`` filled in."""
+        """``where`` with ``{states}`` and ``{state_names}`` filled in.
+
+        Parameters
+        ----------
+        states
+            Two-letter state codes of the request.
+
+        Returns
+        -------
+        str
+            The SQL ``where`` clause, codes and names quoted and comma-separated.
+        """
         return self.where.format(
             states=",".join(f"'{s}'" for s in states),
             state_names=",".join(f"'{STATE_NAMES[s]}'" for s in states),
@@ -150,7 +161,18 @@ ADDRESS_FIELDS = ("url", "urls", "state_urls", "url_template")
 
 
 def tile_corners(bbox: Sequence[float]) -> list[tuple[int, int]]:
-    """North-west corners ``(lat, west_lon)`` of the 1° tiles covering ``bbox`` (western hemisphere)."""
+    """North-west corners ``(lat, west_lon)`` of the 1° tiles covering ``bbox`` (western hemisphere).
+
+    Parameters
+    ----------
+    bbox
+        ``(xmin, ymin, xmax, ymax)`` in degrees.
+
+    Returns
+    -------
+    list[tuple[int, int]]
+        Whole-degree north latitude and west longitude (positive) of each tile.
+    """
     xmin, ymin, xmax, ymax = bbox
     lats = range(math.floor(ymin) + 1, math.ceil(ymax) + 1)
     lons = range(math.floor(-xmax) + 1, math.ceil(-xmin) + 1)
@@ -238,13 +260,25 @@ class SourceSpec:
     ignores: tuple[FileKind, ...] = ()
 
     def source(self) -> Source:
-        """The user-overridable view of this spec, before any override."""
+        """The user-overridable view of this spec, before any override.
+
+        Returns
+        -------
+        Source
+            Id, layer, title, licence, proxy status, vintage, notes and endpoint.
+        """
         return Source(id=self.id, layer=self.layer, title=self.title, license=self.license,
                       proxy_for=self.proxy_for, vintage=self.vintage, notes=list(self.notes),
                       endpoint=self.endpoint)
 
     def file_kinds(self) -> list[FileKind]:
-        """Every file kind this spec recognises: main, extras and ignored ones."""
+        """Every file kind this spec recognises: main, extras and ignored ones.
+
+        Returns
+        -------
+        list[FileKind]
+            The main kind first, then the extras, then the ignored ones.
+        """
         kinds = [*self.ignores]
         if self.files is not None:
             kinds = [self.files.main, *self.files.extras.values(), *kinds]

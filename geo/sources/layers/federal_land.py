@@ -82,7 +82,7 @@ def _blm_sma(raw: Any, ctx: NormalizeContext, spec: SourceSpec) -> NormalizedLay
     else:
         dept = pd.Series(None, index=frame.index)
     agency = pd.Series(
-        [_agency(c, d) for c, d in zip(frame["ADMIN_AGENCY_CODE"], dept)], index=frame.index
+        [_agency(c, d) for c, d in zip(frame["ADMIN_AGENCY_CODE"], dept, strict=True)], index=frame.index
     )
     unit = frame["ADMIN_UNIT_NAME"] if "ADMIN_UNIT_NAME" in frame.columns else None
     out = _federal_land(frame, agency, frame["ADMIN_AGENCY_CODE"], unit, spec.id)
@@ -93,7 +93,7 @@ def _padus_fee(raw: Any, ctx: NormalizeContext, spec: SourceSpec) -> NormalizedL
     frame = as_geoframe(raw, spec.id, ("Mang_Name", "Mang_Type"))
     frame = clean.null_sentinels(frame, ["Mang_Name", "Mang_Type", "Unit_Nm"])
     agency = pd.Series(
-        [_agency(n, t) for n, t in zip(frame["Mang_Name"], frame["Mang_Type"])], index=frame.index
+        [_agency(n, t) for n, t in zip(frame["Mang_Name"], frame["Mang_Type"], strict=True)], index=frame.index
     )
     unit = frame["Unit_Nm"] if "Unit_Nm" in frame.columns else None
     out = _federal_land(frame, agency, frame["Mang_Name"], unit, spec.id)
@@ -106,7 +106,7 @@ def _padus3_great_basin(raw: Any, ctx: NormalizeContext, spec: SourceSpec) -> No
     name = frame["MngNm_D"].astype("string")
     by_level = {"Federal": "OTHER_FEDERAL", "NGO": "NGO", "Tribal Land": "TRIBAL"}
     agency = []
-    for lvl, nm in zip(level, name):
+    for lvl, nm in zip(level, name, strict=True):
         code = _agency(nm)
         if code == "UNKNOWN" and not pd.isna(nm) and str(nm).strip().lower() != "unknown":
             if lvl == "Regional/State/Local":
