@@ -140,3 +140,10 @@ def test_a_bad_configuration_or_input_file_is_exit_3(tmp_path: Path, monkeypatch
     frame.to_csv(tmp_path / "p.csv", index=False)
     points = CliRunner().invoke(cli, ["score", "--points", "p.csv", "--store", str(tiny_store.root)])
     assert points.exit_code == EXIT_BAD_INPUT and "p.csv" in points.output
+
+
+@pytest.mark.parametrize("states", ["", " , ", "AZ,XX"])
+def test_refresh_refuses_empty_or_unknown_states_as_a_usage_error(tmp_path: Path, states: str) -> None:
+    result = CliRunner().invoke(cli, ["refresh", "--store", str(tmp_path / "store"), "--states", states, "--dry-run"])
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert "--states" in result.output

@@ -12,7 +12,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn
 from rich.table import Table
 
 from geo.cli.layers import missing_layers, missing_table
-from geo.cli.options import EXIT_BAD_INPUT, EXIT_FETCH_FAILED, configure_logging, store_option, verbosity
+from geo.cli.options import EXIT_BAD_INPUT, EXIT_FETCH_FAILED, configure_logging, parse_states, store_option, verbosity
 from geo.errors import ConfigError, LayerSchemaError
 from geo.refresh import RefreshOutcome
 from geo.refresh import refresh as run_refresh
@@ -64,7 +64,7 @@ def summary_table(outcomes: list[RefreshOutcome], *, dry_run: bool) -> Table:
 @store_option
 @click.option("--layer", "layers", multiple=True, metavar="NAME",
               help="Refresh only this layer (repeatable); by default every layer with a public source.")
-@click.option("--states", default=",".join(DEFAULT_STATES), show_default=True,
+@click.option("--states", default=",".join(DEFAULT_STATES), show_default=True, callback=parse_states,
               help="Comma-separated states to cover.")
 @click.option("--force", is_flag=True,
               help="Store a new version even if its feature count collapsed against the previous one.")
@@ -95,7 +95,7 @@ def refresh_command(
     resumes: layers already stored are skipped and completed downloads are reused.
     """
     configure_logging(verbose, quiet)
-    codes = tuple(s.strip().upper() for s in states.split(",") if s.strip())
+    codes = tuple(states.split(","))
     console = Console()
     try:
         registry = load_registry(sources_file)
