@@ -13,12 +13,16 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from geo.errors import WriteError
+
+#: A staging folder unchanged for this long (seconds) was left by a killed writer.
+STALE_STAGING_S = 24 * 3600
 
 #: Permissions of written files (``mkstemp`` creates 0600; outputs are meant to be shared).
 FILE_MODE = 0o644
@@ -133,6 +137,37 @@ def staging_folder(parent: Path, name: str) -> Iterator[Path]:
         _remove(staging)
 
 
+def remove_stale_staging(parent: Path, older_than_s: float = STALE_STAGING_S) -> list[Path]:
+    """Remove staging folders in ``parent`` that a killed writer left behind.
+
+    A folder counts as left behind when it has not changed for ``older_than_s`` seconds:
+    a writer that is still at work touches its staging folder far more often than that.
+
+    Parameters
+    ----------
+    parent
+        The folder holding staging folders (``.staging-*``).
+    older_than_s
+        Age, in seconds since the last change, from which a staging folder is stale.
+
+    Returns
+    -------
+    list of Path
+        The folders removed.
+    """
+    now = time.time()
+    removed = []
+    for path in parent.glob(".staging-*"):
+        try:
+            stale = now - path.stat().st_mtime > older_than_s
+        except FileNotFoundError:  # its writer finished meanwhile
+            continue
+        if stale:
+            _remove(path)
+            removed.append(path)
+    return removed
+
+
 def replace_folder(staging: Path, final: Path) -> None:
     """Move a complete staging folder onto ``final``, replacing any folder there.
 
@@ -185,5 +220,5 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text", "replace_folder", "staging_folder",
-           "write_error"]
+__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text", "remove_stale_staging", "replace_folder",
+           "staging_folder", "write_error"]

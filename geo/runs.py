@@ -12,7 +12,8 @@ A run is complete, or it is not the latest. Every file of a run is written into 
 hidden staging folder beside its final place; the folder is renamed into place when
 everything is written, and only then is ``LATEST`` replaced (atomically) by the new
 id. A failure or a kill at any point, a full disk included, leaves ``LATEST`` on the
-previous complete run.
+previous complete run; the staging folder a kill leaves behind is removed by a later
+run once it is a day old.
 """
 
 from __future__ import annotations
@@ -25,7 +26,14 @@ import geopandas as gpd
 from pydantic import ValidationError
 
 from geo.analysis import StepCallback, prepare
-from geo.atomic import atomic_write_bytes, atomic_write_text, replace_folder, staging_folder, write_error
+from geo.atomic import (
+    atomic_write_bytes,
+    atomic_write_text,
+    remove_stale_staging,
+    replace_folder,
+    staging_folder,
+    write_error,
+)
 from geo.errors import StoreError
 from geo.outputs import SITES_PARQUET, write_rasters, write_site_table
 from geo.runmodel import RunRecord, RunResult
@@ -86,6 +94,8 @@ def write_run(runs_dir: Path, result: RunResult, *, documents: Sequence[Document
             raise write_error(final, exc) from exc
         replace_folder(staging, final)
     atomic_write_text(runs_dir / LATEST, run_id)
+    for orphan in remove_stale_staging(runs_dir):
+        log.info("removed %s, left by a run that was killed while writing", orphan)
     log.info("wrote run %s to %s", run_id, final)
     return final
 
