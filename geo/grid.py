@@ -152,16 +152,56 @@ def slope_degrees(elevation_path: Path, grid: Grid) -> np.ndarray:
     The elevation is resampled bilinearly onto the grid before the slope is taken,
     so slope is only meaningful where the source is at least as fine as the grid.
     """
-    elevation = np.full(grid.shape, np.nan, dtype=np.float32)
-    with rasterio.open(elevation_path) as src:
-        reproject(
-            source=rasterio.band(src, 1), destination=elevation,
-            dst_transform=grid.transform, dst_crs=grid.crs, dst_nodata=np.nan,
-            resampling=Resampling.bilinear,
-        )
+    elevation = resample_aligned(elevation_path, grid, Resampling.bilinear)
     dz_dy, dz_dx = np.gradient(elevation, grid.resolution)
     slope = np.degrees(np.arctan(np.hypot(dz_dx, dz_dy))).astype(np.float16)
     return slope
+
+
+#: Edge (cells) of the blocks :func:`resample_aligned` warps one at a time.
+RESAMPLE_BLOCK = 512
+
+
+def resample_aligned(path: Path, grid: Grid, resampling: Resampling) -> np.ndarray:
+    """A raster's first band resampled onto ``grid`` (float32, NaN where it has no data).
+
+    Parameters
+    ----------
+    path
+        The source raster, in any CRS.
+    grid
+        The destination grid.
+    resampling
+        How source cells are combined.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 array of ``grid.shape``.
+
+    Notes
+    -----
+    GDAL's warper gives a cell a value that depends slightly on the window it warps
+    (its chunks and its approximate transformer), so the raster is warped in blocks of
+    :data:`RESAMPLE_BLOCK` cells aligned to whole multiples of the block size in the
+    grid's CRS: any window of the same grid, a tile of the chunked analysis or the whole
+    grid, then gets the same value in every cell.
+    """
+    out = np.full(grid.shape, np.nan, dtype=np.float32)
+    size = RESAMPLE_BLOCK * grid.resolution
+    minx, miny, maxx, maxy = grid.bounds
+    with rasterio.open(path) as src:
+        for top in np.arange(np.ceil(maxy / size) * size, miny, -size):
+            for left in np.arange(np.floor(minx / size) * size, maxx, size):
+                block = np.full((RESAMPLE_BLOCK, RESAMPLE_BLOCK), np.nan, dtype=np.float32)
+                transform = Affine(grid.resolution, 0, left, 0, -grid.resolution, top)
+                reproject(source=rasterio.band(src, 1), destination=block, dst_transform=transform,
+                          dst_crs=grid.crs, dst_nodata=np.nan, resampling=resampling)
+                col0, row0 = (int(round(v)) for v in ~grid.transform * (left, top))
+                rows = slice(max(0, row0), min(grid.height, row0 + RESAMPLE_BLOCK))
+                cols = slice(max(0, col0), min(grid.width, col0 + RESAMPLE_BLOCK))
+                out[rows, cols] = block[rows.start - row0:rows.stop - row0, cols.start - col0:cols.stop - col0]
+    return out
 
 
 def raster_cell_m(path: Path) -> float:

@@ -186,7 +186,31 @@ def describe_sites(analysis: Analysis, labels: np.ndarray, cell_scores: np.ndarr
         table[f"{criterion.name}_value"] = label_stats(site_of, analysis.raw[criterion.name].ravel()[cells], count)
         table[f"{criterion.name}_score"] = sub
         table[f"{criterion.name}_contribution"] = weights[criterion.name] * sub
-    polygons = _polygons(labels, grid, count)
+    return site_table(analysis, table, _polygons(labels, grid, count), x, y)
+
+
+def site_table(analysis: Analysis, table: dict[str, object], polygons: list[BaseGeometry],
+               x: np.ndarray, y: np.ndarray) -> gpd.GeoDataFrame:
+    """The ranked site table from per-site statistics, polygons and centroids (grid CRS).
+
+    Parameters
+    ----------
+    analysis
+        The analysis behind the sites (configuration, layers, criteria, provenance).
+    table
+        Per-site columns: ``score``, ``area_acres``, ``n_cells`` and the criteria's
+        ``_value``, ``_score`` and ``_contribution`` columns.
+    polygons, x, y
+        Each site's polygon and centroid in the grid CRS.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The table :func:`describe_sites` returns.
+    """
+    grid, columns = analysis.grid, _site_columns(analysis)
+    if not polygons:
+        return gpd.GeoDataFrame(columns=columns, geometry=[], crs=STORE_CRS)
     sites = gpd.GeoDataFrame(table, geometry=polygons, crs=grid.crs)
     sites[["county", "state"]] = _majority(sites.geometry, analysis.layers["counties"], ["name", "state"])
     land = analysis.layers.get("federal_land")
