@@ -227,6 +227,7 @@ def run_chunked(config: Config, store: LayerStore, *, client: object, runs_dir: 
         A worker died or the cluster lost the work; no run folder is written.
     """
     from distributed import KilledWorker
+    from distributed.client import FutureCancelledError
     from distributed.comm.core import CommClosedError
 
     import geo.api as api
@@ -246,7 +247,7 @@ def run_chunked(config: Config, store: LayerStore, *, client: object, runs_dir: 
             if on_step:
                 on_step("overview")
             analysis, labels, cell_scores = overview(chunked)
-        except (KilledWorker, CommClosedError, TimeoutError) as exc:
+        except (KilledWorker, FutureCancelledError, CommClosedError, TimeoutError) as exc:
             raise ClusterError(f"the Dask cluster lost the work ({type(exc).__name__}: {exc}); "
                                "nothing was written; run again") from exc
         run_id = f"{started:%Y%m%dT%H%M%SZ}-{config.name}"
