@@ -7,6 +7,7 @@ give the same cells.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from dataclasses import dataclass
@@ -191,13 +192,15 @@ def slope_degrees(elevation_path: Path, grid: Grid) -> np.ndarray:
 RESAMPLE_BLOCK = 512
 
 
-def resample_aligned(path: Path, grid: Grid, resampling: Resampling) -> np.ndarray:
-    """A raster's first band resampled onto ``grid`` (float32, NaN where it has no data).
+def resample_aligned(source: Path | np.ndarray, grid: Grid, resampling: Resampling, *,
+                     src_transform: Affine | None = None, src_crs: str | None = None) -> np.ndarray:
+    """A raster resampled onto ``grid`` (float32, NaN where it has no data).
 
     Parameters
     ----------
-    path
-        The source raster, in any CRS.
+    source
+        A raster file (its first band is read), or an array with ``src_transform`` and
+        ``src_crs`` (NaN as no data).
     grid
         The destination grid.
     resampling
@@ -219,13 +222,17 @@ def resample_aligned(path: Path, grid: Grid, resampling: Resampling) -> np.ndarr
     out = np.full(grid.shape, np.nan, dtype=np.float32)
     size = RESAMPLE_BLOCK * grid.resolution
     minx, miny, maxx, maxy = grid.bounds
-    with rasterio.open(path) as src:
+    with contextlib.ExitStack() as stack:
+        if isinstance(source, np.ndarray):
+            src_args = {"source": source, "src_transform": src_transform, "src_crs": src_crs, "src_nodata": np.nan}
+        else:
+            src_args = {"source": rasterio.band(stack.enter_context(rasterio.open(source)), 1)}
         for top in np.arange(np.ceil(maxy / size) * size, miny, -size):
             for left in np.arange(np.floor(minx / size) * size, maxx, size):
                 block = np.full((RESAMPLE_BLOCK, RESAMPLE_BLOCK), np.nan, dtype=np.float32)
                 transform = Affine(grid.resolution, 0, left, 0, -grid.resolution, top)
-                reproject(source=rasterio.band(src, 1), destination=block, dst_transform=transform,
-                          dst_crs=grid.crs, dst_nodata=np.nan, resampling=resampling)
+                reproject(destination=block, dst_transform=transform, dst_crs=grid.crs, dst_nodata=np.nan,
+                          resampling=resampling, **src_args)
                 col0, row0 = (int(round(v)) for v in ~grid.transform * (left, top))
                 rows = slice(max(0, row0), min(grid.height, row0 + RESAMPLE_BLOCK))
                 cols = slice(max(0, col0), min(grid.width, col0 + RESAMPLE_BLOCK))

@@ -7,18 +7,17 @@ a radius by FFT convolution with a disk, and resampled onto the analysis grid.
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
 from rasterio import features
-from rasterio.warp import Resampling, reproject
+from rasterio.warp import Resampling
 from scipy.signal import fftconvolve
 from shapely.geometry import box
 
 from geo.errors import LayerSchemaError
-from geo.grid import Grid
+from geo.grid import Grid, resample_aligned
 
 log = logging.getLogger(__name__)
 
@@ -149,12 +148,8 @@ def labour_pool(
     coarse = Grid.covering((minx - pad, miny - pad, maxx + pad, maxy + pad), coarse_m)
     surface = dasymetric_population(counties, coarse, urban=urban, places=places, place_radius_km=place_radius_km)
     within = people_within(surface.people, coarse, radius_km)
-    out = np.full(grid.shape, np.nan, dtype=np.float32)
-    reproject(
-        source=within, destination=out, src_transform=coarse.transform, src_crs=coarse.crs,
-        dst_transform=grid.transform, dst_crs=grid.crs, dst_nodata=np.nan,
-        resampling=Resampling.bilinear, num_threads=os.cpu_count() or 1,
-    )
+    out = resample_aligned(np.asarray(within, dtype=np.float32), grid, Resampling.bilinear,
+                           src_transform=coarse.transform, src_crs=coarse.crs)
     return LabourPool(out, surface.counties_without_population)
 
 
