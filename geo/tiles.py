@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 from affine import Affine
+from rasterio.warp import Resampling
 from shapely.geometry import box
 
 from geo.aggregate import aggregate
@@ -26,7 +27,8 @@ from geo.analysis import _blank_outside_coverage, _subscores
 from geo.config import Config, Criterion
 from geo.criteria import criterion_raw, select_features
 from geo.exclusions import build_exclusions
-from geo.grid import Grid
+from geo.grid import Grid, resample_aligned
+from geo.labour import coarse_labour_pool
 from geo.provenance import Provenance
 
 #: Measures whose whole layers are needed wherever the tile is: the nearest substation may be far away.
@@ -59,6 +61,16 @@ class TileInputs:
     coverage: gpd.GeoSeries | None
     criteria: list[Criterion]
     weights: dict[str, float]
+    labour: dict[str, tuple[np.ndarray, Grid]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        """People within reach of each labour criterion, on the whole grid's coarse surface."""
+        for criterion in self.criteria:
+            if criterion.measure == "people_within" and "county_stats" in self.layers:
+                within, coarse, _ = coarse_labour_pool(
+                    self.layers["county_stats"], self.grid, radius_km=criterion.radius_km,
+                    urban=self.layers.get("urban"), places=self.layers.get("places"))
+                self.labour[criterion.name] = (within, coarse)
 
 
 def raw_dtype(criterion: Criterion) -> np.dtype:
@@ -180,6 +192,9 @@ def compute_tile(inputs: TileInputs, tile: Window) -> dict[str, np.ndarray]:
 def _criterion_on_tile(criterion: Criterion, inputs: TileInputs, tile: Window) -> np.ndarray:
     """A criterion's raw values on a tile, computed on the tile widened by the criterion's halo."""
     sub, inner = window_grid(inputs.grid, tile, halo_cells(criterion, inputs.grid.resolution))
+    if criterion.name in inputs.labour:
+        within, coarse = inputs.labour[criterion.name]
+        return resample_aligned(within, sub, Resampling.bilinear, src_transform=coarse.transform, src_crs=coarse.crs)
     names = [n for n in criterion.layers if n in inputs.layers]
     if criterion.measure in WHOLE_LAYER_MEASURES:
         layers = {n: inputs.layers[n] for n in names}
