@@ -49,7 +49,8 @@ class TileInputs:
 
     ``layers`` are in the grid CRS; ``weights`` are the normalised weights of the
     active ``criteria``; ``coverage`` is the area the ownership layer covers (None:
-    everywhere).
+    everywhere); ``labour`` holds, per labour criterion, the people within reach on the
+    whole grid's coarse surface and that surface's grid (filled on creation).
     """
 
     config: Config
