@@ -8,22 +8,18 @@ within a radius: near zero on a valley floor or bajada, hundreds of metres on a 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
-import rasterio
-from rasterio.warp import Resampling, reproject
+from rasterio.warp import Resampling
 from scipy import ndimage
 
-from geo.grid import Grid, raster_cell_m
+from geo.grid import Grid, raster_cell_m, resample_aligned
 
 #: Elevation coarser than this (m per cell) gives no meaningful slope for site screening.
 MAX_ELEVATION_CELL_FOR_SLOPE_M = 1000.0
 #: Finest working cell for the basin floor: a finer DEM is averaged to this first.
 MIN_BASIN_CELL_M = 1000.0
-#: Threads GDAL may use to warp elevation onto a grid.
-THREADS = os.cpu_count() or 1
 
 
 def slope_supported(elevation_path: Path) -> bool:
@@ -49,17 +45,11 @@ def height_above_basin_m(elevation_path: Path, grid: Grid, radius_km: float) -> 
     pad = radius_km * 1000 + cell
     minx, miny, maxx, maxy = grid.bounds
     work = Grid.covering((minx - pad, miny - pad, maxx + pad, maxy + pad), cell)
-    elevation = np.full(work.shape, np.nan, dtype=np.float32)
-    with rasterio.open(elevation_path) as src:
-        reproject(source=rasterio.band(src, 1), destination=elevation, dst_transform=work.transform,
-                  dst_crs=work.crs, dst_nodata=np.nan, resampling=Resampling.average, num_threads=THREADS)
+    elevation = resample_aligned(elevation_path, work, Resampling.average)
     reach = max(1, int(round(radius_km * 1000 / cell)))
     yy, xx = np.mgrid[-reach:reach + 1, -reach:reach + 1]
     disk = (yy**2 + xx**2) <= (radius_km * 1000 / cell) ** 2 + 1e-9
     floor = ndimage.minimum_filter(np.where(np.isnan(elevation), np.inf, elevation), footprint=disk, mode="nearest")
     height = np.where(np.isfinite(floor), elevation - floor, np.nan).astype(np.float32)
-    out = np.full(grid.shape, np.nan, dtype=np.float32)
-    reproject(source=height, destination=out, src_transform=work.transform, src_crs=work.crs, src_nodata=np.nan,
-              dst_transform=grid.transform, dst_crs=grid.crs, dst_nodata=np.nan, resampling=Resampling.bilinear,
-              num_threads=THREADS)
+    out = resample_aligned(height, grid, Resampling.bilinear, src_transform=work.transform, src_crs=work.crs)
     return out.astype(np.float16)
