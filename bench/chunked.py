@@ -42,20 +42,20 @@ def child_run(store_dir: str, resolution: float, tile_size: int, workers: int, r
     config = load_config(overrides={"resolution_m": resolution})
     start = time.perf_counter()
     result = run(config, store_dir, engine="dask", tile_size=tile_size, workers=workers, runs_dir=Path(runs_dir))
-    grid = result.record["grid"]
+    grid = result.record.grid
     return {"total_s": time.perf_counter() - start, "sites": len(result.sites), "timings": result.analysis.timings,
-            "cells": grid["width"] * grid["height"]}
+            "cells": grid.width * grid.height}
 
 
 def per_tile(store_dir: str, resolution: float, tile_size: int, samples: int) -> list[dict]:
     """Time and peak memory of single tiles computed in this process."""
-    from geo.chunked import _inputs
+    from geo.chunked import tile_inputs
     from geo.config import load_config
     from geo.store import LayerStore
     from geo.tiles import compute_tile, tile_windows
 
     config = load_config(overrides={"resolution_m": resolution})
-    inputs, _ = _inputs(config, LayerStore(store_dir))
+    inputs, _ = tile_inputs(config, LayerStore(store_dir))
     tiles = [t for row in tile_windows(inputs.grid, tile_size) for t in row]
     chosen = tiles[len(tiles) // (2 * samples)::max(1, len(tiles) // samples)][:samples]
     out = []

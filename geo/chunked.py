@@ -70,7 +70,13 @@ class Footprint:
     packed: np.ndarray
 
     def mask(self) -> np.ndarray:
-        """The window's cells that lie in a site."""
+        """The window's cells that lie in a site.
+
+        Returns
+        -------
+        numpy.ndarray
+            Boolean array of ``shape``.
+        """
         return np.unpackbits(self.packed, count=self.shape[0] * self.shape[1]).reshape(self.shape).view(bool)
 
 
@@ -94,7 +100,18 @@ class ChunkedAnalysis:
     timings: dict[str, float] = field(default_factory=dict)
 
     def array(self, name: str) -> da.Array:
-        """One raster of the run (``bits``, ``score``, ``labels`` or ``raw/<criterion>``) as a Dask array."""
+        """One raster of the run as a Dask array, read chunk by chunk from the Zarr store.
+
+        Parameters
+        ----------
+        name
+            ``bits``, ``score``, ``labels`` or ``raw/<criterion>``.
+
+        Returns
+        -------
+        dask.array.Array
+            The raster, one chunk per tile.
+        """
         return da.from_zarr(str(self.zarr_path), component=name)
 
 
@@ -155,7 +172,7 @@ def analyse_chunked(config: Config, store: LayerStore, workdir: Path, *, tile_si
         log.info("%s took %.2f s", name, timings[name])
 
     with step("load layers"):
-        inputs, analysis = _inputs(config, store)
+        inputs, analysis = tile_inputs(config, store)
     grid = inputs.grid
     log.info("grid %d x %d cells at %g m in tiles of %d cells", grid.width, grid.height, grid.resolution, tile_size)
     zarr_path = Path(workdir) / "rasters.zarr"
@@ -173,8 +190,26 @@ def analyse_chunked(config: Config, store: LayerStore, workdir: Path, *, tile_si
                             footprints, timings)
 
 
-def _inputs(config: Config, store: LayerStore) -> tuple[TileInputs, Analysis]:
-    """The tiles' shared inputs, and the analysis record without grid-sized arrays."""
+def tile_inputs(config: Config, store: LayerStore) -> tuple[TileInputs, Analysis]:
+    """The inputs every tile shares, and the analysis without arrays of the grid's size.
+
+    Parameters
+    ----------
+    config, store
+        The configuration and layer store, as for :func:`geo.analysis.prepare`.
+
+    Returns
+    -------
+    tuple[TileInputs, Analysis]
+        The tiles' inputs (layers in the grid CRS with their spatial indexes built, criteria,
+        weights, the labour surfaces) and the analysis: configuration, grid, criteria,
+        exclusion causes, provenance and notes, with empty rasters.
+
+    Raises
+    ------
+    ConfigError
+        No criterion with a positive weight has its layers in the store.
+    """
     skipped: list[str] = []
     layers, provenance, elevation = _load_layers(config, store, skipped)
     study_area = _study_area(config, layers["states"])
@@ -214,7 +249,8 @@ def _write_tiles(inputs: TileInputs, exclusions: ExclusionMap, tile_size: int, z
     writes = []
     for name, dtype in dtypes.items():
         blocks = [[da.from_delayed(result[name], shape=_shape(tile), dtype=dtype)
-                   for result, tile in zip(row_results, row)] for row_results, row in zip(results, windows)]
+                   for result, tile in zip(row_results, row, strict=True)]
+                  for row_results, row in zip(results, windows, strict=True)]
         writes.append(da.to_zarr(da.block(blocks), str(zarr_path), component=name, overwrite=True, compute=False))
     dask.compute(*writes)
 
@@ -265,7 +301,7 @@ def _describe_regions(zarr_path: Path, inputs: TileInputs, count: int
     done = [(frame, footprint) for frame, footprint in dask.compute(*parts) if len(frame)]
     if not done:
         return empty
-    frames, footprints = zip(*done)
+    frames, footprints = zip(*done, strict=True)
     sites = pd.concat(frames, ignore_index=True)
     polygons = sites.pop("geometry").tolist()
     x, y = sites.pop("x").to_numpy(), sites.pop("y").to_numpy()
@@ -281,8 +317,11 @@ def _region_sites(zarr_path: str, light: dict, region: int, extent: tuple[int, i
     grid: Grid = light["grid"]
     r0, r1, c0, c1 = extent
     window = (slice(r0, r1), slice(c0, c1))
-    group = zarr.open_group(zarr_path, mode="r")
-    inside = np.asarray(group["labels"][window]) == region
+
+    def read(name: str) -> np.ndarray:
+        return np.asarray(zarr.open_array(zarr_path, path=name, mode="r")[window])
+
+    inside = read("labels") == region
     sub = Grid(grid.transform * Affine.translation(c0, r0), c1 - c0, r1 - r0, grid.crs)
     labels = find_sites(inside, sub, light["rules"])
     count = int(labels.max())
@@ -293,13 +332,13 @@ def _region_sites(zarr_path: str, light: dict, region: int, extent: tuple[int, i
     rows, cols = np.divmod(cells, sub.width)
     x, y = grid.cell_centres(label_stats(site_of, rows + r0, count), label_stats(site_of, cols + c0, count))
     n_cells = np.bincount(site_of, minlength=count + 1)[1:]
-    table = {
-        "score": label_stats(site_of, np.asarray(group["score"][window]).ravel()[cells], count),
+    table: dict[str, object] = {
+        "score": label_stats(site_of, read("score").ravel()[cells], count),
         "area_acres": n_cells * grid.cell_acres,
         "n_cells": n_cells,
     }
     for criterion in light["criteria"]:
-        raw = np.asarray(group[f"raw/{criterion.name}"][window]).ravel()[cells]
+        raw = read(f"raw/{criterion.name}").ravel()[cells]
         sub_score = label_stats(site_of, criterion.value_function(raw).astype(np.float16), count)
         table[f"{criterion.name}_value"] = label_stats(site_of, raw, count)
         table[f"{criterion.name}_score"] = sub_score
@@ -314,7 +353,7 @@ def _count_causes(zarr_path: Path, causes: list[str]) -> tuple[dict[str, int], i
     bits = da.from_zarr(str(zarr_path), component="bits")
     counts = [((bits & (1 << i)) != 0).sum() for i in range(len(causes))]
     *per_cause, eligible = dask.compute(*counts, (bits == 0).sum())
-    return {cause: int(n) for cause, n in zip(causes, per_cause)}, int(eligible)
+    return {cause: int(n) for cause, n in zip(causes, per_cause, strict=True)}, int(eligible)
 
 
 def overview_factor(grid: Grid, max_cells: int = OVERVIEW_CELLS) -> int:
@@ -341,11 +380,19 @@ def overview(chunked: ChunkedAnalysis, max_cells: int = OVERVIEW_CELLS
 
     Every ``factor``-th cell (:func:`overview_factor`) of the exclusion bits, scores and
     site labels, on a grid of cells that much larger; with a factor of 1 this is the
-    whole grid, exactly as the in-memory path holds it.
+    whole grid, exactly as the in-memory path holds it, except that every site cell
+    is labelled 1 (the overview knows which cells are in a site, not which site).
+
+    Parameters
+    ----------
+    chunked
+        The chunked run.
+    max_cells
+        Largest overview wanted.
 
     Returns
     -------
-    tuple
+    tuple[Analysis, numpy.ndarray, numpy.ndarray]
         The analysis on the overview grid (no raw values or sub-scores), the site
         labels on it, and the cell scores of its eligible cells.
     """

@@ -80,7 +80,7 @@ def scaled_scores(score: da.Array) -> da.Array:
         out[known] = np.round(block[known] * SCORE_SCALE).astype(np.uint8)
         return out
 
-    return score.map_blocks(scale, dtype=np.uint8)
+    return da.map_blocks(scale, score, dtype=np.uint8)
 
 
 def chunked_rasters(grid: Grid, bits: da.Array, score: da.Array) -> RasterWriter:

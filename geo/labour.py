@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from itertools import pairwise
 
 import geopandas as gpd
 import numpy as np
@@ -184,7 +185,8 @@ def _county_population(counties: gpd.GeoDataFrame) -> np.ndarray:
     population = counties["population"].to_numpy(dtype="float64", na_value=np.nan)
     negative = population < 0
     if negative.any():
-        named = ", ".join(f"{g} ({p:g})" for g, p in zip(counties["geoid"][negative], population[negative]))
+        geoids = counties["geoid"][negative]
+        named = ", ".join(f"{g} ({p:g})" for g, p in zip(geoids, population[negative], strict=True))
         raise LayerSchemaError(f"counties layer, column 'population': negative population in county {named}; "
                                "fix the source or set it to NaN for unknown")
     return population
@@ -193,7 +195,7 @@ def _county_population(counties: gpd.GeoDataFrame) -> np.ndarray:
 def _feature_ids(frame: gpd.GeoDataFrame, grid: Grid) -> np.ndarray:
     """Raster of 1 + the row number of the feature covering each cell centre; 0 elsewhere."""
     return features.rasterize(
-        zip(frame.geometry, range(1, len(frame) + 1)), out_shape=grid.shape, transform=grid.transform,
+        zip(frame.geometry, range(1, len(frame) + 1), strict=True), out_shape=grid.shape, transform=grid.transform,
         fill=0, dtype="int32",
     )
 
@@ -203,7 +205,7 @@ def _cells_of_features(frame: gpd.GeoDataFrame, grid: Grid) -> list[np.ndarray]:
     ids = _feature_ids(frame, grid).ravel()
     order = np.argsort(ids, kind="stable")
     ends = np.cumsum(np.bincount(ids, minlength=len(frame) + 1))
-    cells = [order[start:end] for start, end in zip(ends[:-1], ends[1:])]
+    cells = [order[start:end] for start, end in pairwise(ends)]
     points = frame.geometry.representative_point()
     rows, cols, inside = grid.cell_of(points.x.to_numpy(), points.y.to_numpy())
     for k in np.flatnonzero(inside & (np.diff(ends) == 0)):

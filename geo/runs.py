@@ -225,5 +225,5 @@ def publish_map(result: RunResult, maps_dir: Path | None = None) -> Path:
     return target
 
 
-__all__ = ["DEFAULT_RUNS", "LATEST", "MAP_HTML", "RUN_RECORD", "DocumentWriter", "RasterWriter", "latest_run", "publish_map",
-           "read_run", "result_from_run", "write_run"]
+__all__ = ["DEFAULT_RUNS", "LATEST", "MAP_HTML", "RUN_RECORD", "DocumentWriter", "RasterWriter", "latest_run",
+           "publish_map", "read_run", "result_from_run", "write_run"]

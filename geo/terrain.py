@@ -23,12 +23,34 @@ MIN_BASIN_CELL_M = 1000.0
 
 
 def slope_supported(elevation_path: Path) -> bool:
-    """Whether the elevation raster is fine enough for slope."""
+    """Whether the elevation raster is fine enough for slope.
+
+    Parameters
+    ----------
+    elevation_path
+        The elevation raster.
+
+    Returns
+    -------
+    bool
+        True when its cells are at most :data:`MAX_ELEVATION_CELL_FOR_SLOPE_M`.
+    """
     return raster_cell_m(elevation_path) <= MAX_ELEVATION_CELL_FOR_SLOPE_M
 
 
 def describe_elevation(elevation_path: Path) -> str:
-    """A short label of the elevation's cell size, for outputs."""
+    """A short label of the elevation's cell size, for outputs.
+
+    Parameters
+    ----------
+    elevation_path
+        The elevation raster.
+
+    Returns
+    -------
+    str
+        E.g. ``9 km elevation`` or ``90 m elevation``.
+    """
     cell = raster_cell_m(elevation_path)
     return f"{cell / 1000:.0f} km elevation" if cell >= 1500 else f"{cell:.0f} m elevation"
 
@@ -39,7 +61,22 @@ def height_above_basin_m(elevation_path: Path, grid: Grid, radius_km: float) -> 
     The elevation is averaged onto a working grid (EPSG:5070) no finer than
     :data:`MIN_BASIN_CELL_M`, the lowest elevation within the radius is taken with a
     disk-shaped minimum filter, and the difference is resampled bilinearly onto
-    ``grid``. NaN where the elevation has no data.
+    ``grid``. Both warps go in blocks aligned to the grid's CRS
+    (:func:`geo.grid.resample_aligned`), so a tile and the whole grid get the same values.
+
+    Parameters
+    ----------
+    elevation_path
+        The elevation raster (metres).
+    grid
+        The grid.
+    radius_km
+        How far to look for the basin floor.
+
+    Returns
+    -------
+    numpy.ndarray
+        float16 heights in metres, NaN where the elevation has no data.
     """
     cell = max(raster_cell_m(elevation_path), MIN_BASIN_CELL_M, grid.resolution)
     pad = radius_km * 1000 + cell

@@ -75,7 +75,18 @@ class TileInputs:
 
 
 def raw_dtype(criterion: Criterion) -> np.dtype:
-    """The dtype of a criterion's raw values, as :func:`geo.criteria.criterion_raw` returns them."""
+    """The dtype of a criterion's raw values, as :func:`geo.criteria.criterion_raw` returns them.
+
+    Parameters
+    ----------
+    criterion
+        The criterion.
+
+    Returns
+    -------
+    numpy.dtype
+        float32 for counts of people, MW and lines; float16 otherwise.
+    """
     return np.dtype(np.float32 if criterion.measure in FLOAT32_MEASURES else np.float16)
 
 

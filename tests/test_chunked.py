@@ -48,7 +48,7 @@ def _numeric(sites: pd.DataFrame) -> list[str]:
 def test_tiles_cut_through_sites(both_paths) -> None:
     memory, _ = both_paths
     crossing = [site for site in range(1, int(memory.labels.max()) + 1)
-                if len({(r // TILE, c // TILE) for r, c in zip(*np.nonzero(memory.labels == site))}) > 1]
+                if len({(r // TILE, c // TILE) for r, c in zip(*np.nonzero(memory.labels == site), strict=True)}) > 1]
     assert len(crossing) >= 10, "the test must cut sites across tiles"
 
 
@@ -59,7 +59,7 @@ def test_same_sites_polygons_areas_and_scores(both_paths) -> None:
     assert sorted(a.index) == sorted(b.index)
     b = b.loc[a.index]
     assert (a["rank"] == b["rank"]).all()
-    assert all(x.equals(y) for x, y in zip(a.geometry, b.geometry))
+    assert all(x.equals(y) for x, y in zip(a.geometry, b.geometry, strict=True))
     np.testing.assert_array_equal(a["n_cells"], b["n_cells"])
     for column in _numeric(a):
         np.testing.assert_allclose(b[column].astype(float), a[column].astype(float), rtol=1e-3, atol=1e-3,
@@ -138,7 +138,7 @@ def test_real_files_at_250_m_agree(shared_data, client, tmp_path_factory: pytest
     a, b = memory.sites.set_index("site_id"), chunked.sites.set_index("site_id")
     assert len(a) > 20 and sorted(a.index) == sorted(b.index)
     b = b.loc[a.index]
-    assert all(x.equals(y) for x, y in zip(a.geometry, b.geometry))
+    assert all(x.equals(y) for x, y in zip(a.geometry, b.geometry, strict=True))
     for column in ("score", "area_acres", *[c for c in a.columns if c.endswith("_score")]):
         np.testing.assert_allclose(b[column].astype(float), a[column].astype(float), rtol=1e-3, atol=1e-3,
                                    err_msg=column)

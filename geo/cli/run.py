@@ -11,6 +11,7 @@ from rich.table import Table
 import geo.api as api
 import geo.cluster as cluster
 from geo.cli.options import (
+    F,
     config_option,
     configure_logging,
     preset_option,
@@ -41,7 +42,7 @@ def config_from_options(config_path: Path | None, preset: str | None, states: st
     return load_config(config_path, preset=preset, overrides=overrides)
 
 
-def analysis_options(func):  # type: ignore[no-untyped-def]
+def analysis_options(func: F) -> F:
     """Options every ranking command takes."""
     for option in reversed((
         config_option, preset_option, states_option, resolution_option, store_or_demo_option, verbosity,
@@ -50,7 +51,7 @@ def analysis_options(func):  # type: ignore[no-untyped-def]
     return func
 
 
-def engine_options(func):  # type: ignore[no-untyped-def]
+def engine_options(func: F) -> F:
     """Options choosing the in-memory or the chunked (Dask) path."""
     for option in reversed((
         click.option("--engine", type=click.Choice(cluster.ENGINES), default="auto", show_default=True,
@@ -141,7 +142,7 @@ def _fmt(value: float, pattern: str) -> str:
 @engine_options
 def run(config_path: Path | None, preset: str | None, states: str | None, resolution: float | None,
         store: Path, verbose: int, quiet: int, runs_dir: Path, top: int, per_state: int, robustness_draws: int,
-        workers: int, engine: str, tile_size: int | None, scheduler: str | None) -> None:
+        workers: int, engine: cluster.Engine, tile_size: int | None, scheduler: str | None) -> None:
     """Rank candidate sites, write the site table, run record, map and report, and print the top sites."""
     configure_logging(verbose, quiet)
     config = config_from_options(config_path, preset, states, resolution)
@@ -165,7 +166,7 @@ def run(config_path: Path | None, preset: str | None, states: str | None, resolu
 @workers_option
 @engine_options
 def rank(config_path: Path | None, preset: str | None, states: str | None, resolution: float | None,
-         store: Path, verbose: int, quiet: int, top: int, output: Path | None, workers: int, engine: str,
+         store: Path, verbose: int, quiet: int, top: int, output: Path | None, workers: int, engine: cluster.Engine,
          tile_size: int | None, scheduler: str | None) -> None:
     """Rank candidate sites and print them, without writing a run folder."""
     configure_logging(verbose, quiet)
