@@ -15,6 +15,7 @@ from conftest import SHARED_DATA
 from geo.chunked import analyse_chunked, overview_factor
 from geo.cli import cli
 from geo.cluster import dask_client, run_chunked
+from geo.cluster import run as cluster_run
 from geo.errors import ConfigError
 from geo.grid import Grid
 from geo.outputs import EXCLUSIONS_TIF, SCORES_TIF
@@ -37,7 +38,8 @@ def both_paths(demo_store, client, tmp_path_factory: pytest.TempPathFactory):
     """The demo region run in memory and in tiles of 64 cells, each writing its run folder."""
     config, store = resolve(None, demo_store)
     memory = run(config, store, runs_dir=tmp_path_factory.mktemp("memory"))
-    chunked = run_chunked(config, store, client=client, runs_dir=tmp_path_factory.mktemp("chunked"), tile_size=TILE)
+    chunked = run_chunked(config, store, client=client, runs_dir=tmp_path_factory.mktemp("chunked"), tile_size=TILE,
+                          documents=True)
     return memory, chunked
 
 
@@ -86,7 +88,22 @@ def test_run_record_counts_match(both_paths) -> None:
     assert mine["exclusions"] == theirs["exclusions"]
     assert mine["states"] == theirs["states"]
     assert mine["engine"]["name"] == "dask" and mine["engine"]["tile_size"] == TILE
+    assert mine["engine"]["overview_step"] == 1 and mine["engine"]["scheduler"]
+    assert mine["robustness"]["draws"] == 0 and "geo sensitivity" in mine["robustness"]["method_text"]
     assert (chunked.output_dir.parent / "LATEST").read_text() == chunked.output_dir.name
+
+
+def test_the_chunked_run_folder_holds_the_map_and_report(both_paths) -> None:
+    _, chunked = both_paths
+    names = {p.name for p in chunked.output_dir.iterdir()}
+    assert {"map.html", "report.html", "report.md", "sites.parquet", "run.json"} <= names
+    assert [p.name for p in chunked.output_dir.parent.iterdir() if p.name.startswith(".")] == [], "no staging left"
+
+
+def test_the_memory_engine_is_recorded(demo_store) -> None:
+    result = cluster_run(None, demo_store, engine="memory", runs_dir=None)
+    assert result.record.engine is not None and result.record.engine.name == "memory"
+    assert "forced" in result.record.engine.choice and result.record.engine.tile_size is None
 
 
 def test_one_tile_when_the_tile_is_larger_than_the_grid(demo_store, client, tmp_path: Path) -> None:
