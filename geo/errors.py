@@ -48,3 +48,7 @@ class FetchError(GeoError, IOError):
 class InputError(GeoError, ValueError):
     """A user-supplied input file (points, polygons) is invalid."""
 
+
+
+class ClusterError(GeoError, OSError):
+    """The Dask cluster lost its workers or the work it was given; nothing of the run was written."""

@@ -7,6 +7,7 @@ give the same cells.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from dataclasses import dataclass
@@ -36,7 +37,20 @@ class Grid:
 
     @classmethod
     def covering(cls, bounds: tuple[float, float, float, float], resolution: float) -> Grid:
-        """The smallest snapped grid covering ``bounds`` (minx, miny, maxx, maxy in metres)."""
+        """The smallest snapped grid covering ``bounds``.
+
+        Parameters
+        ----------
+        bounds
+            minx, miny, maxx, maxy in metres (grid CRS).
+        resolution
+            Cell size in metres; the grid's corners are whole multiples of it.
+
+        Returns
+        -------
+        Grid
+            The grid.
+        """
         minx, miny, maxx, maxy = bounds
         x0 = np.floor(minx / resolution) * resolution
         y1 = np.ceil(maxy / resolution) * resolution
@@ -62,19 +76,87 @@ class Grid:
         return (minx, maxy - self.height * self.resolution, minx + self.width * self.resolution, maxy)
 
     def cell_of(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Row and column of points (grid CRS), and whether each falls inside the grid."""
+        """Row and column of points, and whether each falls inside the grid.
+
+        Parameters
+        ----------
+        x, y
+            Point coordinates in the grid CRS.
+
+        Returns
+        -------
+        tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]
+            Rows and columns (int64, possibly outside the grid) and a boolean mask of the
+            points inside it.
+        """
         col, row = ~self.transform @ (np.asarray(x, float), np.asarray(y, float))
         row, col = np.floor(row).astype(np.int64), np.floor(col).astype(np.int64)
         inside = (row >= 0) & (row < self.height) & (col >= 0) & (col < self.width)
         return row, col, inside
 
     def cell_centres(self, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Coordinates (grid CRS) of cell centres."""
-        return self.transform @ (cols + 0.5, rows + 0.5)
+        """Coordinates of cell centres.
+
+        Parameters
+        ----------
+        rows, cols
+            Cell rows and columns (fractional values give points between centres).
+
+        Returns
+        -------
+        tuple[numpy.ndarray, numpy.ndarray]
+            x and y in the grid CRS.
+        """
+        t = self.transform  # north-up: no rotation terms
+        return t.c + t.a * (np.asarray(cols, float) + 0.5), t.f + t.e * (np.asarray(rows, float) + 0.5)
+
+
+#: Bytes per cell the in-memory analysis holds at its peak besides the raw values: the
+#: exclusion bitmask (2), a distance transform's uint8 mask and float32 result (5), and the
+#: ranking's windows of eligible land (1, as eligible land is a small share of the grid).
+MEMORY_BYTES_PER_CELL = 8
+#: Bytes per cell of each criterion's raw values (float16).
+MEMORY_BYTES_PER_CRITERION_CELL = 2
+#: Memory the process holds whatever the grid: the interpreter, libraries and vector layers.
+MEMORY_BASE_BYTES = 600_000_000
+
+
+def analysis_memory_bytes(cells: int, criteria: int) -> int:
+    """Estimated peak memory (bytes) of the in-memory analysis of a grid.
+
+    Parameters
+    ----------
+    cells
+        Cells of the grid.
+    criteria
+        Criteria the analysis computes.
+
+    Returns
+    -------
+    int
+        Bytes; measured peaks were 0.75 GB for 21 M cells and 3.7 GB for 159 M cells
+        with nine criteria, which this estimate (1.2 and 4.7 GB) bounds from above.
+    """
+    return MEMORY_BASE_BYTES + cells * (MEMORY_BYTES_PER_CELL + MEMORY_BYTES_PER_CRITERION_CELL * criteria)
 
 
 def rasterize_mask(frame: gpd.GeoDataFrame, grid: Grid, *, all_touched: bool = False) -> np.ndarray:
-    """Boolean mask of the cells ``frame``'s geometries cover (lines and points: every cell touched)."""
+    """Boolean mask of the cells ``frame``'s geometries cover (lines and points: every cell touched).
+
+    Parameters
+    ----------
+    frame
+        Features in the grid CRS.
+    grid
+        The grid.
+    all_touched
+        Burn every cell a polygon touches, not only those whose centres it contains.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean array of ``grid.shape``.
+    """
     if len(frame) == 0:
         return np.zeros(grid.shape, dtype=bool)
     touched = all_touched or _burns_touched_cells(frame)
@@ -95,13 +177,31 @@ def rasterize_values(frame: gpd.GeoDataFrame, column: str, grid: Grid, *, fill: 
     """Raster of ``frame[column]`` burnt in by cell centre; cells with no feature get ``fill``.
 
     Where features overlap, the later row wins.
+
+    Parameters
+    ----------
+    frame
+        Features in the grid CRS.
+    column
+        The numeric column to burn (missing values are skipped).
+    grid
+        The grid.
+    fill
+        Value of cells no feature covers.
+    dtype
+        The raster's dtype.
+
+    Returns
+    -------
+    numpy.ndarray
+        Array of ``grid.shape``.
     """
     values = frame[column].to_numpy(dtype="float64", na_value=np.nan)
     keep = ~np.isnan(values)
     if not keep.any():
         return np.full(grid.shape, fill, dtype=dtype)
     return features.rasterize(
-        zip(frame.geometry[keep], values[keep]),
+        zip(frame.geometry[keep], values[keep], strict=True),
         out_shape=grid.shape, transform=grid.transform, fill=fill, dtype=dtype,
     )
 
@@ -111,6 +211,20 @@ def distance_km(feature_mask: np.ndarray, grid: Grid, cap_km: float | None = Non
 
     Returns float16 to halve memory; beyond ``cap_km`` distances are set to ``cap_km``.
     A grid with no feature cell gets ``cap_km`` everywhere (or ``inf`` without a cap).
+
+    Parameters
+    ----------
+    feature_mask
+        Boolean array of ``grid.shape``, True on feature cells.
+    grid
+        The grid (its cell size gives the distances).
+    cap_km
+        Largest distance reported.
+
+    Returns
+    -------
+    numpy.ndarray
+        float16 distances in km.
 
     Notes
     -----
@@ -125,6 +239,20 @@ def distance_to_features_km(frames: list[gpd.GeoDataFrame], grid: Grid, cap_km: 
 
     Lines and points burn every cell they touch, polygons the cells whose centres they
     contain, as in :func:`rasterize_mask`.
+
+    Parameters
+    ----------
+    frames
+        Feature layers in the grid CRS.
+    grid
+        The grid.
+    cap_km
+        Largest distance reported.
+
+    Returns
+    -------
+    numpy.ndarray
+        float16 distances in km.
     """
     background = np.ones(grid.shape, dtype=np.uint8)
     for frame in frames:
@@ -149,23 +277,95 @@ def _distance_from_background(background: np.ndarray, grid: Grid, cap_km: float 
 def slope_degrees(elevation_path: Path, grid: Grid) -> np.ndarray:
     """Slope (degrees, float16) on the grid from an elevation raster.
 
-    The elevation is resampled bilinearly onto the grid before the slope is taken,
-    so slope is only meaningful where the source is at least as fine as the grid.
+    The elevation is resampled bilinearly onto the grid (:func:`resample_aligned`)
+    before the slope is taken, so slope is only meaningful where the source is at least
+    as fine as the grid.
+
+    Parameters
+    ----------
+    elevation_path
+        The elevation raster (metres).
+    grid
+        The grid.
+
+    Returns
+    -------
+    numpy.ndarray
+        float16 slope in degrees, NaN where the elevation has no data.
     """
-    elevation = np.full(grid.shape, np.nan, dtype=np.float32)
-    with rasterio.open(elevation_path) as src:
-        reproject(
-            source=rasterio.band(src, 1), destination=elevation,
-            dst_transform=grid.transform, dst_crs=grid.crs, dst_nodata=np.nan,
-            resampling=Resampling.bilinear,
-        )
+    elevation = resample_aligned(elevation_path, grid, Resampling.bilinear)
     dz_dy, dz_dx = np.gradient(elevation, grid.resolution)
     slope = np.degrees(np.arctan(np.hypot(dz_dx, dz_dy))).astype(np.float16)
     return slope
 
 
+#: Edge (cells) of the blocks :func:`resample_aligned` warps one at a time.
+RESAMPLE_BLOCK = 512
+
+
+def resample_aligned(source: Path | np.ndarray, grid: Grid, resampling: Resampling, *,
+                     src_transform: Affine | None = None, src_crs: str | None = None) -> np.ndarray:
+    """A raster resampled onto ``grid`` (float32, NaN where it has no data).
+
+    Parameters
+    ----------
+    source
+        A raster file (its first band is read), or an array with ``src_transform`` and
+        ``src_crs`` (NaN as no data).
+    grid
+        The destination grid.
+    resampling
+        How source cells are combined.
+    src_transform, src_crs
+        The transform and CRS of an array ``source`` (ignored for a file).
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 array of ``grid.shape``.
+
+    Notes
+    -----
+    GDAL's warper gives a cell a value that depends slightly on the window it warps
+    (its chunks and its approximate transformer), so the raster is warped in blocks of
+    :data:`RESAMPLE_BLOCK` cells aligned to whole multiples of the block size in the
+    grid's CRS: any window of the same grid, a tile of the chunked analysis or the whole
+    grid, then gets the same value in every cell.
+    """
+    out = np.full(grid.shape, np.nan, dtype=np.float32)
+    size = RESAMPLE_BLOCK * grid.resolution
+    minx, miny, maxx, maxy = grid.bounds
+    with contextlib.ExitStack() as stack:
+        if isinstance(source, np.ndarray):
+            src_args = {"source": source, "src_transform": src_transform, "src_crs": src_crs, "src_nodata": np.nan}
+        else:
+            src_args = {"source": rasterio.band(stack.enter_context(rasterio.open(source)), 1)}
+        for top in np.arange(np.ceil(maxy / size) * size, miny, -size):
+            for left in np.arange(np.floor(minx / size) * size, maxx, size):
+                block = np.full((RESAMPLE_BLOCK, RESAMPLE_BLOCK), np.nan, dtype=np.float32)
+                transform = Affine(grid.resolution, 0, left, 0, -grid.resolution, top)
+                reproject(destination=block, dst_transform=transform, dst_crs=grid.crs, dst_nodata=np.nan,
+                          resampling=resampling, **src_args)
+                col0, row0 = (int(round(v)) for v in ~grid.transform @ (left, top))
+                rows = slice(max(0, row0), min(grid.height, row0 + RESAMPLE_BLOCK))
+                cols = slice(max(0, col0), min(grid.width, col0 + RESAMPLE_BLOCK))
+                out[rows, cols] = block[rows.start - row0:rows.stop - row0, cols.start - col0:cols.stop - col0]
+    return out
+
+
 def raster_cell_m(path: Path) -> float:
-    """Approximate cell size of a raster in metres, whatever its CRS."""
+    """Approximate cell size of a raster in metres, whatever its CRS.
+
+    Parameters
+    ----------
+    path
+        A raster file.
+
+    Returns
+    -------
+    float
+        The cell width in metres (at the raster's centre latitude for a geographic CRS).
+    """
     with rasterio.open(path) as src:
         res = abs(src.transform.a)
         if src.crs is not None and src.crs.is_geographic:

@@ -7,18 +7,18 @@ a radius by FFT convolution with a disk, and resampled onto the analysis grid.
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
+from itertools import pairwise
 
 import geopandas as gpd
 import numpy as np
 from rasterio import features
-from rasterio.warp import Resampling, reproject
+from rasterio.warp import Resampling
 from scipy.signal import fftconvolve
 from shapely.geometry import box
 
 from geo.errors import LayerSchemaError
-from geo.grid import Grid
+from geo.grid import Grid, resample_aligned
 
 log = logging.getLogger(__name__)
 
@@ -144,18 +144,37 @@ def labour_pool(
     The coarse grid covers ``grid`` padded by ``radius_km`` (people just outside still count)
     and is resampled bilinearly; the only array of ``grid``'s size is the float32 result.
     """
+    within, coarse, unknown = coarse_labour_pool(counties, grid, radius_km=radius_km, urban=urban, places=places,
+                                                 coarse_m=coarse_m, place_radius_km=place_radius_km)
+    out = resample_aligned(within, grid, Resampling.bilinear, src_transform=coarse.transform, src_crs=coarse.crs)
+    return LabourPool(out, unknown)
+
+
+def coarse_labour_pool(
+    counties: gpd.GeoDataFrame, grid: Grid, *, radius_km: float = 60.0, urban: gpd.GeoDataFrame | None = None,
+    places: gpd.GeoDataFrame | None = None, coarse_m: float = 2000.0, place_radius_km: float = 3.0,
+) -> tuple[np.ndarray, Grid, list[str]]:
+    """The people within reach on the coarse grid :func:`labour_pool` resamples onto ``grid``.
+
+    Parameters
+    ----------
+    counties, grid, radius_km, urban, places, coarse_m, place_radius_km
+        As for :func:`labour_pool`.
+
+    Returns
+    -------
+    tuple
+        People within reach (float32) on the coarse grid, that grid (``grid`` padded by
+        the radius), and the counties left out as unknown. A tile of the chunked analysis
+        resamples the whole grid's coarse surface, so towns spread over urban areas the
+        tile cuts count as they do in memory.
+    """
     pad = radius_km * 1000.0
     minx, miny, maxx, maxy = grid.bounds
     coarse = Grid.covering((minx - pad, miny - pad, maxx + pad, maxy + pad), coarse_m)
     surface = dasymetric_population(counties, coarse, urban=urban, places=places, place_radius_km=place_radius_km)
-    within = people_within(surface.people, coarse, radius_km)
-    out = np.full(grid.shape, np.nan, dtype=np.float32)
-    reproject(
-        source=within, destination=out, src_transform=coarse.transform, src_crs=coarse.crs,
-        dst_transform=grid.transform, dst_crs=grid.crs, dst_nodata=np.nan,
-        resampling=Resampling.bilinear, num_threads=os.cpu_count() or 1,
-    )
-    return LabourPool(out, surface.counties_without_population)
+    within = np.asarray(people_within(surface.people, coarse, radius_km), dtype=np.float32)
+    return within, coarse, surface.counties_without_population
 
 
 def _county_population(counties: gpd.GeoDataFrame) -> np.ndarray:
@@ -166,7 +185,8 @@ def _county_population(counties: gpd.GeoDataFrame) -> np.ndarray:
     population = counties["population"].to_numpy(dtype="float64", na_value=np.nan)
     negative = population < 0
     if negative.any():
-        named = ", ".join(f"{g} ({p:g})" for g, p in zip(counties["geoid"][negative], population[negative]))
+        geoids = counties["geoid"][negative]
+        named = ", ".join(f"{g} ({p:g})" for g, p in zip(geoids, population[negative], strict=True))
         raise LayerSchemaError(f"counties layer, column 'population': negative population in county {named}; "
                                "fix the source or set it to NaN for unknown")
     return population
@@ -175,7 +195,7 @@ def _county_population(counties: gpd.GeoDataFrame) -> np.ndarray:
 def _feature_ids(frame: gpd.GeoDataFrame, grid: Grid) -> np.ndarray:
     """Raster of 1 + the row number of the feature covering each cell centre; 0 elsewhere."""
     return features.rasterize(
-        zip(frame.geometry, range(1, len(frame) + 1)), out_shape=grid.shape, transform=grid.transform,
+        zip(frame.geometry, range(1, len(frame) + 1), strict=True), out_shape=grid.shape, transform=grid.transform,
         fill=0, dtype="int32",
     )
 
@@ -185,7 +205,7 @@ def _cells_of_features(frame: gpd.GeoDataFrame, grid: Grid) -> list[np.ndarray]:
     ids = _feature_ids(frame, grid).ravel()
     order = np.argsort(ids, kind="stable")
     ends = np.cumsum(np.bincount(ids, minlength=len(frame) + 1))
-    cells = [order[start:end] for start, end in zip(ends[:-1], ends[1:])]
+    cells = [order[start:end] for start, end in pairwise(ends)]
     points = frame.geometry.representative_point()
     rows, cols, inside = grid.cell_of(points.x.to_numpy(), points.y.to_numpy())
     for k in np.flatnonzero(inside & (np.diff(ends) == 0)):

@@ -30,7 +30,7 @@ from geo.demo import build_demo_store
 from geo.placescores import score_places_from_layers
 from geo.pointquery import PointScorer
 from geo.query import read_places
-from geo.runmodel import RunRecord, RunResult
+from geo.runmodel import EngineInfo, RunRecord, RunResult
 from geo.runs import DEFAULT_RUNS, DocumentWriter, write_run
 from geo.sensitivity import METHODS as ROBUSTNESS_METHODS
 from geo.sensitivity import add_robustness
@@ -134,7 +134,7 @@ def run_id_for(started: datetime, name: str) -> str:
 
 def build_record(analysis: Analysis, sites: gpd.GeoDataFrame, run_id: str, started: datetime,
                  store: LayerStore, *, states: dict[str, dict[str, Any]] | None = None,
-                 robustness: dict[str, Any] | None = None) -> RunRecord:
+                 robustness: dict[str, Any] | None = None, engine: EngineInfo | None = None) -> RunRecord:
     """Everything needed to reproduce and judge a ranking.
 
     Parameters
@@ -153,6 +153,8 @@ def build_record(analysis: Analysis, sites: gpd.GeoDataFrame, run_id: str, start
         The per-state summary (see :func:`geo.statesummary.state_summary`), when made.
     robustness
         The weight draws behind the robustness columns, when any were asked for.
+    engine
+        How the run was computed, when an engine was chosen (:mod:`geo.cluster`).
 
     Returns
     -------
@@ -179,6 +181,7 @@ def build_record(analysis: Analysis, sites: gpd.GeoDataFrame, run_id: str, start
         },
         sites={"count": int(len(sites)), "total_acres": float(sites["area_acres"].sum()) if len(sites) else 0.0},
         layers=analysis.provenance, timings_s=analysis.timings, states=states or {}, robustness=robustness,
+        engine=engine,
     )
 
 
@@ -190,6 +193,7 @@ def run(
     robustness_draws: int = 0,
     workers: int = 1,
     documents: bool = False,
+    engine: EngineInfo | None = None,
     on_step: StepCallback | None = None,
 ) -> RunResult:
     """Rank candidate sites and (unless ``runs_dir`` is None) write every output of the run.
@@ -215,6 +219,8 @@ def run(
     documents
         Also write the interactive map (``map.html``) and the report into the run folder
         before it becomes the latest run.
+    engine
+        How the run was chosen to be computed, for the record (see :func:`geo.cluster.run`).
     on_step
         Called with the name of each step as it starts.
 
@@ -247,16 +253,23 @@ def run(
     result.record = build_record(analysis, result.sites, run_id, started, layer_store,
                                  states=state_summary(analysis, result.sites, labels),
                                  robustness={"draws": robustness_draws, "seed": 0, "top_n": config.sites.top_n,
-                                             "method": "rerank", "method_text": ROBUSTNESS_METHODS["rerank"]})
+                                             "method": "rerank", "method_text": ROBUSTNESS_METHODS["rerank"]},
+                                 engine=engine)
     if runs_dir is not None:
         _step(on_step, "write outputs")
-        result.output_dir = write_run(Path(runs_dir), result, documents=_documents() if documents else (),
+        result.output_dir = write_run(Path(runs_dir), result, documents=run_documents() if documents else (),
                                       on_step=on_step)
     return result
 
 
-def _documents() -> tuple[DocumentWriter, ...]:
-    """The map and the report, each written into a run folder."""
+def run_documents() -> tuple[DocumentWriter, ...]:
+    """The map and the report, each written into a run folder before it becomes the latest.
+
+    Returns
+    -------
+    tuple[DocumentWriter, ...]
+        The writers :func:`geo.runs.write_run` takes as ``documents``.
+    """
     from geo.maps import write_map
     from geo.report import write_report
     from geo.runs import MAP_HTML
@@ -293,4 +306,4 @@ def score_points(places: gpd.GeoDataFrame | str | Path, config: Config | None = 
 
 
 __all__ = ["DEFAULT_STORE", "DEMO_STORE", "build_record", "is_synthetic", "open_store", "rank", "resolve", "run",
-           "run_id_for", "score_points"]
+           "run_documents", "run_id_for", "score_points"]

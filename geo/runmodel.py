@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 import geopandas as gpd
 import numpy as np
@@ -82,6 +83,23 @@ class RobustnessSettings(_Part):
     method_text: str | None = None
 
 
+class EngineInfo(_Part):
+    """How the run was computed: the whole grid in memory, or tile by tile on a Dask cluster.
+
+    ``choice`` says why (the in-memory memory estimate against the memory available, or
+    that the engine was forced). For the chunked path, ``tile_size`` is the tile edge in
+    cells, ``overview_step`` the step of the overview the map, report and per-state
+    summary were drawn from (1: the whole grid), and ``scheduler`` the address of the
+    Dask scheduler (a local cluster's own address when none was named).
+    """
+
+    name: Literal["memory", "dask"]
+    choice: str
+    tile_size: int | None = None
+    overview_step: int | None = None
+    scheduler: str | None = None
+
+
 class RunRecord(_Part):
     """Everything needed to reproduce and judge a run; written as ``run.json``.
 
@@ -109,6 +127,8 @@ class RunRecord(_Part):
         Per state code, its sites and land (empty for a ranking that was not summarised).
     robustness
         The weight draws behind the robustness columns, when any.
+    engine
+        In memory or in tiles on Dask, and why (absent from runs that did not choose).
     timings_s
         Seconds spent in each step.
     """
@@ -135,6 +155,7 @@ class RunRecord(_Part):
     timings_s: dict[str, float]
     states: dict[str, StateSummary] = {}
     robustness: RobustnessSettings | None = None
+    engine: EngineInfo | None = None
 
     def to_json(self) -> str:
         """The record as indented JSON, the content of ``run.json``.
@@ -201,5 +222,5 @@ class RunResult:
         return self.analysis.score_grid(self.cell_scores)
 
 
-__all__ = ["CriterionInfo", "ExclusionInfo", "GridInfo", "RobustnessSettings", "RunRecord", "RunResult",
+__all__ = ["CriterionInfo", "EngineInfo", "ExclusionInfo", "GridInfo", "RobustnessSettings", "RunRecord", "RunResult",
            "SiteCount", "StateSummary"]

@@ -50,10 +50,12 @@ MAP_HTML = "map.html"
 #: A document written into a run folder before it is complete: its name, and a writer
 #: called with the run and the (staging) folder.
 DocumentWriter = tuple[str, Callable[[RunResult, Path], Path]]
+#: Writes a run's rasters (``exclusions.tif``, ``scores.tif``) into a (staging) folder.
+RasterWriter = Callable[[Path], None]
 
 
 def write_run(runs_dir: Path, result: RunResult, *, documents: Sequence[DocumentWriter] = (),
-              on_step: StepCallback | None = None) -> Path:
+              rasters: RasterWriter | None = None, on_step: StepCallback | None = None) -> Path:
     """Write every output of a run, then make it the latest run.
 
     Parameters
@@ -64,6 +66,9 @@ def write_run(runs_dir: Path, result: RunResult, *, documents: Sequence[Document
         The run; its record's ``run_id`` names the folder.
     documents
         Further writers (the map, the report) whose files belong to the run.
+    rasters
+        Writes the rasters (default: from the run's in-memory analysis); the chunked
+        path writes them tile by tile (:func:`geo.cog.chunked_rasters`).
     on_step
         Called with each document's name before it is written.
 
@@ -84,7 +89,10 @@ def write_run(runs_dir: Path, result: RunResult, *, documents: Sequence[Document
     with staging_folder(runs_dir, run_id) as staging:
         try:
             write_site_table(result.sites, staging)
-            write_rasters(staging, analysis.grid, analysis.exclusions.bits, analysis.eligible, result.cell_scores)
+            if rasters is None:
+                write_rasters(staging, analysis.grid, analysis.exclusions.bits, analysis.eligible, result.cell_scores)
+            else:
+                rasters(staging)
             (staging / RUN_RECORD).write_text(result.record.to_json(), encoding="utf-8")
             for name, writer in documents:
                 if on_step:
@@ -227,5 +235,5 @@ def publish_map(result: RunResult, maps_dir: Path | None = None) -> Path:
     return target
 
 
-__all__ = ["DEFAULT_RUNS", "LATEST", "MAP_HTML", "RUN_RECORD", "DocumentWriter", "latest_run", "publish_map",
-           "read_run", "result_from_run", "write_run"]
+__all__ = ["DEFAULT_RUNS", "LATEST", "MAP_HTML", "RUN_RECORD", "DocumentWriter", "RasterWriter", "latest_run",
+           "publish_map", "read_run", "result_from_run", "write_run"]

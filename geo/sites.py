@@ -31,6 +31,20 @@ def find_sites(suitable: np.ndarray, grid: Grid, rules: SiteRules) -> np.ndarray
     maximum, and each part keeps only its connected pieces that still reach the
     minimum. The numbering is deterministic: whole regions first in row-major order,
     then the parts of split regions.
+
+    Parameters
+    ----------
+    suitable
+        Boolean array of the cells a site may use.
+    grid
+        The grid the cells lie on (its cell area turns acres into cells).
+    rules
+        The site rules: minimum and maximum area.
+
+    Returns
+    -------
+    numpy.ndarray
+        int32 labels of ``suitable``'s shape.
     """
     min_cells = max(1, math.ceil(rules.min_area_acres / grid.cell_acres))
     max_cells = max(min_cells, math.floor(rules.max_area_acres / grid.cell_acres))
@@ -39,7 +53,9 @@ def find_sites(suitable: np.ndarray, grid: Grid, rules: SiteRules) -> np.ndarray
         return regions
     rows_per_block = max(1, (1 << 22) // max(1, regions.shape[1]))
     blocks = range(0, regions.shape[0], rows_per_block)
-    sizes = sum(np.bincount(regions[i:i + rows_per_block].ravel(), minlength=count + 1) for i in blocks)
+    sizes = np.zeros(count + 1, dtype=np.int64)
+    for i in blocks:
+        sizes += np.bincount(regions[i:i + rows_per_block].ravel(), minlength=count + 1)
     kept = np.flatnonzero(sizes[1:] >= min_cells) + 1
     whole, large = kept[sizes[kept] <= max_cells], kept[sizes[kept] > max_cells]
     # Regions to split are renumbered in place with negative ids, so that a new id never
@@ -83,6 +99,20 @@ def buildable_core(suitable: np.ndarray, resolution_m: float, min_core_width_m: 
     A morphological opening by a disk, done with two exact distance transforms: cells at
     least half the width from any unsuitable cell are cores, and every suitable cell
     within half the width of a core is buildable. Exact to within one cell.
+
+    Parameters
+    ----------
+    suitable
+        Boolean array of suitable cells.
+    resolution_m
+        Cell size in metres.
+    min_core_width_m
+        The width of the narrowest land a park can use.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean array of the buildable cells (``suitable`` itself when the width is at most a cell).
     """
     radius = min_core_width_m / 2
     if radius <= resolution_m or not suitable.any():
@@ -97,8 +127,18 @@ def buildable_core(suitable: np.ndarray, resolution_m: float, min_core_width_m: 
 
 
 def compactness(polygons: gpd.GeoSeries) -> np.ndarray:
-    """Polsby-Popper compactness, 4 pi area / perimeter squared: 1 for a disk, about 0.785 for a square,
-    near 0 for a thin strip (polygons in an equal-area CRS)."""
+    """Polsby-Popper compactness, 4 pi area / perimeter squared.
+
+    Parameters
+    ----------
+    polygons
+        Polygons in an equal-area CRS.
+
+    Returns
+    -------
+    numpy.ndarray
+        1 for a disk, about 0.785 for a square, near 0 for a thin strip; NaN for an empty polygon.
+    """
     perimeter = polygons.length.to_numpy()
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(perimeter > 0, 4 * np.pi * polygons.area.to_numpy() / perimeter**2, np.nan)
@@ -121,7 +161,22 @@ def _bisect(rows: np.ndarray, cols: np.ndarray, max_cells: int) -> list[tuple[np
 
 
 def label_stats(labels_flat: np.ndarray, values_flat: np.ndarray, count: int) -> np.ndarray:
-    """Mean of ``values`` per label 1..count, ignoring NaN (NaN where a label has no known value)."""
+    """Mean of ``values_flat`` per label 1..count, ignoring NaN.
+
+    Parameters
+    ----------
+    labels_flat
+        The label of each value (0: none).
+    values_flat
+        The values, aligned with ``labels_flat``.
+    count
+        The largest label.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 means of labels 1..count (NaN where a label has no known value).
+    """
     values = values_flat.astype(np.float64)
     known = ~np.isnan(values)
     sums = np.bincount(labels_flat[known], weights=values[known], minlength=count + 1)

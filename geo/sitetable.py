@@ -119,7 +119,37 @@ def describe_sites(analysis: Analysis, labels: np.ndarray, cell_scores: np.ndarr
         table[f"{criterion.name}_value"] = label_stats(site_of, analysis.raw[criterion.name].ravel()[cells], count)
         table[f"{criterion.name}_score"] = sub
         table[f"{criterion.name}_contribution"] = weights[criterion.name] * sub
-    polygons = _polygons(labels, grid, count)
+    return site_table(analysis, table, site_polygons(labels, grid, count), x, y)
+
+
+def site_table(analysis: Analysis, table: dict[str, object], polygons: list[BaseGeometry],
+               x: np.ndarray, y: np.ndarray) -> gpd.GeoDataFrame:
+    """The ranked site table from per-site figures, polygons and centroids (grid CRS).
+
+    The in-memory path (:func:`describe_sites`) and the chunked one
+    (:mod:`geo.chunked`, which measures each region on its own window) both end here,
+    so their tables agree column for column.
+
+    Parameters
+    ----------
+    analysis
+        The analysis behind the sites (configuration, layers, criteria, provenance).
+    table
+        Per-site columns: ``score``, ``area_acres``, ``n_cells`` and the criteria's
+        ``_value``, ``_score`` and ``_contribution`` columns.
+    polygons
+        Each site's polygon in the grid CRS, in the order of ``table``.
+    x, y
+        Each site's centroid in the grid CRS.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The table :func:`describe_sites` returns.
+    """
+    grid, columns = analysis.grid, _site_columns(analysis)
+    if not polygons:
+        return gpd.GeoDataFrame(columns=columns, geometry=[], crs=STORE_CRS)
     sites = gpd.GeoDataFrame(table, geometry=polygons, crs=grid.crs)
     sites[["county", "state"]] = covering_zone(sites.geometry, analysis.layers["counties"], ["name", "state"])
     land = analysis.layers.get("federal_land")
@@ -176,8 +206,23 @@ NEAREST_COLUMNS = ("nearest_line_kv", "nearest_line_km", "nearest_substation", "
                    "nearest_substation_km", "nearest_town", "nearest_town_population", "nearest_town_km")
 
 
-def _polygons(labels: np.ndarray, grid: Grid, count: int) -> list[BaseGeometry]:
-    """One (multi)polygon per site from its cells, traced window by window."""
+def site_polygons(labels: np.ndarray, grid: Grid, count: int) -> list[BaseGeometry]:
+    """One (multi)polygon per site from its cells, traced window by window.
+
+    Parameters
+    ----------
+    labels
+        Site labels (0: no site) on ``grid``.
+    grid
+        The grid the labels lie on (a window of the analysis grid is fine).
+    count
+        The number of sites (the largest label).
+
+    Returns
+    -------
+    list[BaseGeometry]
+        The polygon of site ``k`` at index ``k - 1``, in the grid CRS (empty for a label with no cell).
+    """
     polygons: list[BaseGeometry] = [Polygon()] * count
     for site, window in enumerate(ndimage.find_objects(labels), start=1):
         if window is None:
@@ -235,4 +280,4 @@ def _nearest(geoms: gpd.GeoSeries, targets: gpd.GeoSeries) -> tuple[np.ndarray, 
     return index, distance
 
 
-__all__ = ["NEAREST_COLUMNS", "data_caveats", "describe_sites", "rank", "site_id"]
+__all__ = ["NEAREST_COLUMNS", "data_caveats", "describe_sites", "rank", "site_id", "site_polygons", "site_table"]

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 import geo.errors as errors
 from geo.cli import EXIT_CODES, cli, exit_code
-from geo.cli.options import EXIT_BAD_INPUT, EXIT_FETCH_FAILED, EXIT_NO_DATA, EXIT_STORE, EXIT_USAGE
+from geo.cli.options import EXIT_BAD_INPUT, EXIT_CLUSTER, EXIT_FETCH_FAILED, EXIT_NO_DATA, EXIT_STORE, EXIT_USAGE
 from geo.outputs import SITES_GEOJSON, SITES_PARQUET
 from geo.store import LayerStore
 
@@ -115,7 +115,7 @@ def test_every_package_error_has_a_documented_exit_code() -> None:
                and c is not errors.GeoError]
     assert classes
     for cls in classes:
-        assert exit_code(cls("x")) in (EXIT_BAD_INPUT, EXIT_NO_DATA, EXIT_FETCH_FAILED, EXIT_STORE), cls
+        assert exit_code(cls("x")) in (EXIT_BAD_INPUT, EXIT_NO_DATA, EXIT_FETCH_FAILED, EXIT_STORE, EXIT_CLUSTER), cls
 
 
 def test_the_readme_exit_code_table_is_the_one_the_cli_uses() -> None:
@@ -125,6 +125,7 @@ def test_the_readme_exit_code_table_is_the_one_the_cli_uses() -> None:
     assert set(documented) == {0, 1, EXIT_USAGE, *EXIT_CODES.values()}
     assert "configuration" in documented[EXIT_BAD_INPUT] and "missing" in documented[EXIT_NO_DATA]
     assert "source" in documented[EXIT_FETCH_FAILED] and "store" in documented[EXIT_STORE]
+    assert "Dask cluster" in documented[EXIT_CLUSTER]
 
 
 def test_a_bad_configuration_or_input_file_is_exit_3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

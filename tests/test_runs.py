@@ -18,7 +18,7 @@ from geo.runs import LATEST, MAP_HTML, RUN_RECORD, latest_run, read_run
 #: The keys of run.json, as every release has written them.
 RECORD_KEYS = {"run_id", "package", "version", "python", "started_at", "finished_at", "store", "synthetic",
                "caveats", "config", "weights", "criteria", "skipped", "terrain", "warnings", "grid", "exclusions",
-               "sites", "layers", "timings_s", "states", "robustness"}
+               "sites", "layers", "timings_s", "states", "robustness", "engine"}
 
 
 def _disk_full(*args, **kwargs):
@@ -37,6 +37,16 @@ def test_the_record_reads_back_with_the_same_keys(demo_result) -> None:
     assert record.config.name == demo_result.analysis.config.name
     assert record.criteria["transmission"].unit
     assert record.changed_layers(demo_result.analysis.provenance) == []
+
+
+def test_a_record_written_before_the_engine_part_reads_back(demo_result, tmp_path: Path) -> None:
+    written = json.loads((demo_result.output_dir / RUN_RECORD).read_text())
+    written.pop("engine")
+    folder = tmp_path / "older"
+    folder.mkdir()
+    (folder / "sites.parquet").write_bytes((demo_result.output_dir / "sites.parquet").read_bytes())
+    (folder / RUN_RECORD).write_text(json.dumps(written))
+    assert read_run(folder)[1].engine is None
 
 
 def test_an_unreadable_record_is_a_store_error(demo_result, tmp_path: Path) -> None:

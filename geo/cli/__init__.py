@@ -7,8 +7,9 @@ import sys
 import click
 
 from geo import __version__
-from geo.cli.options import EXIT_BAD_INPUT, EXIT_FETCH_FAILED, EXIT_NO_DATA, EXIT_STORE
+from geo.cli.options import EXIT_BAD_INPUT, EXIT_CLUSTER, EXIT_FETCH_FAILED, EXIT_NO_DATA, EXIT_STORE
 from geo.errors import (
+    ClusterError,
     ConfigError,
     FetchError,
     GeoError,
@@ -29,6 +30,7 @@ EXIT_CODES: dict[type[GeoError], int] = {
     FetchError: EXIT_FETCH_FAILED,
     StoreError: EXIT_STORE,
     WriteError: EXIT_STORE,
+    ClusterError: EXIT_CLUSTER,
 }
 
 

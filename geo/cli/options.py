@@ -20,12 +20,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 #: Exit codes: 0 success, 1 unexpected failure (a bug: it prints a traceback), 2 usage error,
 #: 3 bad input or configuration, 4 a layer missing from the store, 5 a public source failed,
 #: 6 a local file could not be written (full disk, read-only folder), or the layer store or a
-#: run folder is damaged or cannot be read.
+#: run folder is damaged or cannot be read, 7 the Dask cluster lost its workers or the work.
 EXIT_USAGE = 2
 EXIT_BAD_INPUT = 3
 EXIT_NO_DATA = 4
 EXIT_FETCH_FAILED = 5
 EXIT_STORE = 6
+EXIT_CLUSTER = 7
 
 
 def configure_logging(verbose: int, quiet: int) -> None:

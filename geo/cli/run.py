@@ -9,7 +9,9 @@ from rich.console import Console
 from rich.table import Table
 
 import geo.api as api
+import geo.cluster as cluster
 from geo.cli.options import (
+    F,
     config_option,
     configure_logging,
     preset_option,
@@ -21,7 +23,7 @@ from geo.cli.options import (
     verbosity,
     workers_option,
 )
-from geo.cli.progress import step_progress
+from geo.cli.progress import err_console, step_progress
 from geo.config import Config, load_config
 from geo.report import REPORT_HTML
 from geo.runs import publish_map
@@ -40,13 +42,33 @@ def config_from_options(config_path: Path | None, preset: str | None, states: st
     return load_config(config_path, preset=preset, overrides=overrides)
 
 
-def analysis_options(func):  # type: ignore[no-untyped-def]
+def analysis_options(func: F) -> F:
     """Options every ranking command takes."""
     for option in reversed((
         config_option, preset_option, states_option, resolution_option, store_or_demo_option, verbosity,
     )):
         func = option(func)
     return func
+
+
+def engine_options(func: F) -> F:
+    """Options choosing the in-memory or the chunked (Dask) path."""
+    for option in reversed((
+        click.option("--engine", type=click.Choice(cluster.ENGINES), default="auto", show_default=True,
+                     help="memory: the whole grid in memory; dask: in tiles on a Dask cluster; auto: dask when "
+                          f"the in-memory estimate exceeds {cluster.MEMORY_SHARE:.0%} of available memory."),
+        click.option("--tile-size", type=click.IntRange(min=1), default=None,
+                     help="Tile edge in cells for the dask engine (default 2048; larger than the grid: one tile)."),
+        click.option("--scheduler", envvar=cluster.SCHEDULER_ENV,
+                     help=f"Address of an existing Dask scheduler (env {cluster.SCHEDULER_ENV}); "
+                          "default: a local cluster."),
+    )):
+        func = option(func)
+    return func
+
+
+def _note(line: str) -> None:
+    err_console.print(f"[dim]{line}[/]")
 
 
 def print_sites(result: api.RunResult, top: int) -> None:
@@ -117,15 +139,17 @@ def _fmt(value: float, pattern: str) -> str:
               help="Weight draws behind each site's top-N share and rank interval (0: skip; "
                    "`geo sensitivity` runs the full analysis).")
 @workers_option
+@engine_options
 def run(config_path: Path | None, preset: str | None, states: str | None, resolution: float | None,
         store: Path, verbose: int, quiet: int, runs_dir: Path, top: int, per_state: int, robustness_draws: int,
-        workers: int) -> None:
+        workers: int, engine: cluster.Engine, tile_size: int | None, scheduler: str | None) -> None:
     """Rank candidate sites, write the site table, run record, map and report, and print the top sites."""
     configure_logging(verbose, quiet)
     config = config_from_options(config_path, preset, states, resolution)
     with step_progress(len(config.criteria) + 10, enabled=quiet == 0) as on_step:
-        result = api.run(config, store, runs_dir=runs_dir, robustness_draws=robustness_draws, workers=workers,
-                         documents=True, on_step=on_step)
+        result = cluster.run(config, store, engine=engine, tile_size=tile_size, scheduler=scheduler,
+                             runs_dir=runs_dir, robustness_draws=robustness_draws, workers=workers,
+                             documents=True, on_step=on_step, on_note=_note if quiet == 0 else None)
     map_path = publish_map(result)
     if quiet == 0:
         print_sites(result, top)
@@ -139,13 +163,17 @@ def run(config_path: Path | None, preset: str | None, states: str | None, resolu
 @analysis_options
 @top_option(25)
 @table_output_option("Also write the full table: .csv, .geojson or .parquet.")
+@workers_option
+@engine_options
 def rank(config_path: Path | None, preset: str | None, states: str | None, resolution: float | None,
-         store: Path, verbose: int, quiet: int, top: int, output: Path | None) -> None:
+         store: Path, verbose: int, quiet: int, top: int, output: Path | None, workers: int, engine: cluster.Engine,
+         tile_size: int | None, scheduler: str | None) -> None:
     """Rank candidate sites and print them, without writing a run folder."""
     configure_logging(verbose, quiet)
     config = config_from_options(config_path, preset, states, resolution)
     with step_progress(len(config.criteria) + 6, enabled=quiet == 0) as on_step:
-        result = api.run(config, store, runs_dir=None, on_step=on_step)
+        result = cluster.run(config, store, engine=engine, tile_size=tile_size, scheduler=scheduler, runs_dir=None,
+                             workers=workers, on_step=on_step, on_note=_note if quiet == 0 else None)
     print_sites(result, top)
     if output is not None:
         api.write_sites(result.sites, output)

@@ -1,0 +1,231 @@
+"""One tile of the analysis: exclusions, criteria, sub-scores and cell scores on a window of the grid.
+
+A tile is computed on its own window of the grid, widened by a halo where a criterion
+looks beyond the cell: by the cap for capped distances (a feature within the cap always
+lies in the halo, so the capped distance is exact) and by one cell for slope.
+Neighbourhood measures on coarse grids (people, generation, lines at the nearest
+substation, height above the basin floor) pad their own working grid, and exclusion
+buffers are drawn around the features themselves, so they only need the features near
+the window. Only the features that touch a window are rasterized.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+from affine import Affine
+from rasterio.warp import Resampling
+from shapely.geometry import box
+
+from geo.aggregate import aggregate
+from geo.analysis import _blank_outside_coverage, _subscores
+from geo.config import Config, Criterion
+from geo.criteria import criterion_raw, select_features
+from geo.exclusions import build_exclusions
+from geo.grid import Grid, resample_aligned
+from geo.labour import coarse_labour_pool
+from geo.provenance import Provenance
+
+#: Measures whose whole layers are needed wherever the tile is: the nearest substation may be far away.
+WHOLE_LAYER_MEASURES = ("substation_lines",)
+#: Measures computed on a coarse working grid around the window, which needs the features within the radius.
+NEIGHBOURHOOD_MEASURES = ("people_within", "capacity_within", "substation_lines", "height_above_basin")
+#: Raw values kept as float32 (counts of people, MW, lines); every other measure is float16.
+FLOAT32_MEASURES = ("people_within", "capacity_within", "substation_lines")
+#: Margin (m) around a window within which features are kept: the coarse working grids' cells.
+FEATURE_MARGIN_M = 5000.0
+
+Window = tuple[slice, slice]
+
+
+@dataclass
+class TileInputs:
+    """What every tile needs, computed once and shipped to every worker.
+
+    ``layers`` are in the grid CRS; ``weights`` are the normalised weights of the
+    active ``criteria``; ``coverage`` is the area the ownership layer covers (None:
+    everywhere); ``labour`` holds, per labour criterion, the people within reach on the
+    whole grid's coarse surface and that surface's grid (filled on creation).
+    """
+
+    config: Config
+    grid: Grid
+    study_area: gpd.GeoDataFrame
+    layers: dict[str, gpd.GeoDataFrame]
+    provenance: dict[str, Provenance]
+    elevation: Path | None
+    coverage: gpd.GeoSeries | None
+    criteria: list[Criterion]
+    weights: dict[str, float]
+    labour: dict[str, tuple[np.ndarray, Grid]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        """People within reach of each labour criterion, on the whole grid's coarse surface."""
+        for criterion in self.criteria:
+            if criterion.measure == "people_within" and "county_stats" in self.layers:
+                within, coarse, _ = coarse_labour_pool(
+                    self.layers["county_stats"], self.grid, radius_km=criterion.radius_km,
+                    urban=self.layers.get("urban"), places=self.layers.get("places"))
+                self.labour[criterion.name] = (within, coarse)
+
+
+def raw_dtype(criterion: Criterion) -> np.dtype:
+    """The dtype of a criterion's raw values, as :func:`geo.criteria.criterion_raw` returns them.
+
+    Parameters
+    ----------
+    criterion
+        The criterion.
+
+    Returns
+    -------
+    numpy.dtype
+        float32 for counts of people, MW and lines; float16 otherwise.
+    """
+    return np.dtype(np.float32 if criterion.measure in FLOAT32_MEASURES else np.float16)
+
+
+def halo_cells(criterion: Criterion, resolution_m: float) -> int:
+    """How many cells a criterion's window reaches beyond its tile.
+
+    Parameters
+    ----------
+    criterion
+        The criterion.
+    resolution_m
+        Cell size of the grid.
+
+    Returns
+    -------
+    int
+        The cap in cells (plus one) for capped distances, one for slope, zero otherwise.
+    """
+    if criterion.measure == "distance":
+        return math.ceil(criterion.cap_km * 1000.0 / resolution_m) + 1
+    return 1 if criterion.measure == "slope" else 0
+
+
+def tile_windows(grid: Grid, tile_size: int) -> list[list[Window]]:
+    """The tiles of a grid, row by row, each at most ``tile_size`` cells square.
+
+    Parameters
+    ----------
+    grid
+        The grid to cut.
+    tile_size
+        Tile edge in cells; a tile size larger than the grid gives one tile.
+
+    Returns
+    -------
+    list of list of (slice, slice)
+        Row and column slices of every tile, in row-major order.
+    """
+    return [[(slice(r, min(r + tile_size, grid.height)), slice(c, min(c + tile_size, grid.width)))
+             for c in range(0, grid.width, tile_size)] for r in range(0, grid.height, tile_size)]
+
+
+def window_grid(grid: Grid, tile: Window, halo: int) -> tuple[Grid, Window]:
+    """The sub-grid of a tile widened by ``halo`` cells (clipped to the grid), and the tile's place in it.
+
+    Parameters
+    ----------
+    grid
+        The full grid.
+    tile
+        Row and column slices of the tile.
+    halo
+        Cells to add on every side.
+
+    Returns
+    -------
+    tuple of Grid and (slice, slice)
+        The window's grid, whose cells are cells of ``grid``, and the slices that crop
+        it back to the tile.
+    """
+    rows, cols = tile
+    r0, r1 = max(0, rows.start - halo), min(grid.height, rows.stop + halo)
+    c0, c1 = max(0, cols.start - halo), min(grid.width, cols.stop + halo)
+    sub = Grid(grid.transform * Affine.translation(c0, r0), c1 - c0, r1 - r0, grid.crs)
+    inner = (slice(rows.start - r0, rows.stop - r0), slice(cols.start - c0, cols.stop - c0))
+    return sub, inner
+
+
+def compute_tile(inputs: TileInputs, tile: Window) -> dict[str, np.ndarray]:
+    """Exclusion bits, raw criterion values and cell scores of one tile.
+
+    Parameters
+    ----------
+    inputs
+        The run's shared inputs.
+    tile
+        Row and column slices of the tile on the full grid.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``bits`` (the exclusion bitmask), ``score`` (float32, NaN where excluded or
+        unknown) and ``raw/<criterion>`` for every active criterion, each of the
+        tile's shape.
+
+    Notes
+    -----
+    Peak memory is that of the in-memory analysis on the largest criterion window:
+    about 7 bytes per cell of the tile widened by the largest cap.
+    """
+    config, grid = inputs.config, inputs.grid
+    tile_grid, _ = window_grid(grid, tile, 0)
+    exclusion_grid, inner = window_grid(grid, tile, 1)
+    margin = max([e.buffer_m for e in config.exclusions], default=0.0)
+    near = _features_near(inputs.layers, exclusion_grid, margin + FEATURE_MARGIN_M)
+    exclusions = build_exclusions(config, _features_near({"s": inputs.study_area}, exclusion_grid, 0)["s"], near,
+                                  exclusion_grid, ownership_coverage=inputs.coverage,
+                                  elevation_path=inputs.elevation, skipped=[])
+    bits = np.ascontiguousarray(exclusions.bits[inner])
+    eligible = np.flatnonzero(bits == 0)
+    out: dict[str, np.ndarray] = {"bits": bits}
+    subscores = {}
+    for criterion in inputs.criteria:
+        raw = _criterion_on_tile(criterion, inputs, tile)
+        raw = _blank_outside_coverage(raw, criterion, inputs.provenance, tile_grid)
+        out[f"raw/{criterion.name}"] = raw
+        subscores[criterion.name] = _subscores(criterion, raw.ravel(), eligible)
+    score = np.full(bits.shape, np.nan, dtype=np.float32)
+    if eligible.size:
+        score.ravel()[eligible] = aggregate(subscores, inputs.weights, config.aggregation.method)
+    out["score"] = score
+    return out
+
+
+def _criterion_on_tile(criterion: Criterion, inputs: TileInputs, tile: Window) -> np.ndarray:
+    """A criterion's raw values on a tile, computed on the tile widened by the criterion's halo."""
+    sub, inner = window_grid(inputs.grid, tile, halo_cells(criterion, inputs.grid.resolution))
+    if criterion.name in inputs.labour:
+        within, coarse = inputs.labour[criterion.name]
+        return resample_aligned(within, sub, Resampling.bilinear, src_transform=coarse.transform, src_crs=coarse.crs)
+    names = [n for n in criterion.layers if n in inputs.layers]
+    if criterion.measure in WHOLE_LAYER_MEASURES:
+        layers = {n: inputs.layers[n] for n in names}
+    else:
+        reach = criterion.radius_km * 1000 if criterion.measure in NEIGHBOURHOOD_MEASURES else 0.0
+        layers = _features_near({n: inputs.layers[n] for n in names}, sub, reach + FEATURE_MARGIN_M)
+        if criterion.measure == "people_within":
+            layers.update(_features_near({n: inputs.layers[n] for n in ("urban", "places") if n in inputs.layers},
+                                         sub, reach + FEATURE_MARGIN_M))
+    if criterion.measure == "distance" and not any(len(select_features(criterion, n, layers[n])) for n in names):
+        return np.full(sub.shape, criterion.cap_km, dtype=np.float16)[inner].copy()
+    raw = criterion_raw(criterion, layers, sub, inputs.elevation)
+    return np.ascontiguousarray(raw[inner], dtype=raw_dtype(criterion))
+
+
+def _features_near(layers: Mapping[str, gpd.GeoDataFrame], grid: Grid, margin_m: float
+                   ) -> dict[str, gpd.GeoDataFrame]:
+    """Each layer's features that touch the grid's bounds widened by ``margin_m``."""
+    minx, miny, maxx, maxy = grid.bounds
+    area = box(minx - margin_m, miny - margin_m, maxx + margin_m, maxy + margin_m)
+    return {name: frame.iloc[np.sort(frame.sindex.query(area, predicate="intersects"))]
+            for name, frame in layers.items()}
