@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 
 import geopandas as gpd
@@ -176,6 +176,32 @@ class Analysis:
         return grid
 
 
+@contextmanager
+def timed_step(name: str, timings: dict[str, float], on_step: StepCallback | None = None) -> Iterator[None]:
+    """Announce a step of a run, then record how long it took.
+
+    Parameters
+    ----------
+    name
+        The step, as progress and the run record name it.
+    timings
+        Where the step's wall time (s, 3 decimals) is recorded under ``name``.
+    on_step
+        Called with ``name`` as the step starts.
+
+    Yields
+    ------
+    None
+        Control, for the step's work.
+    """
+    if on_step:
+        on_step(name)
+    start = time.perf_counter()
+    yield
+    timings[name] = round(time.perf_counter() - start, 3)
+    log.info("%s took %.2f s", name, timings[name])
+
+
 def prepare(config: Config, store: LayerStore, *, on_step: StepCallback | None = None) -> Analysis:
     """Load the layers a configuration needs and compute exclusions and criteria on the grid.
 
@@ -203,14 +229,7 @@ def prepare(config: Config, store: LayerStore, *, on_step: StepCallback | None =
     timings: dict[str, float] = {}
     skipped: list[str] = []
 
-    @contextmanager
-    def step(name: str) -> Iterator[None]:
-        if on_step:
-            on_step(name)
-        start = time.perf_counter()
-        yield
-        timings[name] = round(time.perf_counter() - start, 3)
-        log.info("%s took %.2f s", name, timings[name])
+    step = partial(timed_step, timings=timings, on_step=on_step)
 
     with step("load layers"):
         layers, provenance, elevation = _load_layers(config, store, skipped)

@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import logging
 import math
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import dask
@@ -41,6 +39,7 @@ from geo.analysis import (
     _shared_sources,
     _study_area,
     _terrain_note,
+    timed_step,
 )
 from geo.config import Config
 from geo.errors import ConfigError
@@ -162,14 +161,7 @@ def analyse_chunked(config: Config, store: LayerStore, workdir: Path, *, tile_si
     tile_size = check_tile_size(tile_size)
     timings: dict[str, float] = {}
 
-    @contextmanager
-    def step(name: str) -> Iterator[None]:
-        if on_step:
-            on_step(name)
-        start = time.perf_counter()
-        yield
-        timings[name] = round(time.perf_counter() - start, 3)
-        log.info("%s took %.2f s", name, timings[name])
+    step = partial(timed_step, timings=timings, on_step=on_step)
 
     with step("load layers"):
         inputs, analysis = tile_inputs(config, store)
