@@ -36,8 +36,9 @@ from geo.analysis import _blank_outside_coverage, _subscores
 from geo.config import Config, Criterion
 from geo.criteria import criterion_raw, select_features
 from geo.exclusions import build_exclusions
-from geo.grid import Grid, distance_to_features_km, resample_aligned
+from geo.grid import Grid, distance_to_features_km, rasterize_mask, resample_aligned
 from geo.labour import coarse_labour_pool
+from geo.pointdistance import distance_to_cells_km
 from geo.provenance import Provenance
 
 #: Measures whose whole layers are needed wherever the tile is: the nearest substation may be far away.
@@ -233,9 +234,9 @@ def _criterion_on_tile(criterion: Criterion, inputs: TileInputs, tile: Window, e
     if criterion.name not in inputs.reach:
         return _criterion_on_window(criterion, inputs, tile, full)
     halo = min(full, reach_halo(inputs.reach[criterion.name], tile, eligible, inputs.grid.resolution))
-    raw = _criterion_on_window(criterion, inputs, tile, halo)
+    raw = _criterion_on_window(criterion, inputs, tile, halo, eligible)
     if halo < full and not _exact_within_halo(raw[eligible], halo, inputs.grid.resolution):
-        raw = _criterion_on_window(criterion, inputs, tile, full)
+        raw = _criterion_on_window(criterion, inputs, tile, full, eligible)
     return raw
 
 
@@ -280,8 +281,12 @@ def _exact_within_halo(distances: np.ndarray, halo: int, resolution_m: float) ->
     return float(distances.max()) * (1 + 2.0 ** -10) < halo * resolution_m / 1000.0
 
 
-def _criterion_on_window(criterion: Criterion, inputs: TileInputs, tile: Window, halo: int) -> np.ndarray:
-    """A criterion's raw values on a tile, computed on the tile widened by ``halo`` cells."""
+def _criterion_on_window(criterion: Criterion, inputs: TileInputs, tile: Window, halo: int,
+                         eligible: np.ndarray | None = None) -> np.ndarray:
+    """A criterion's raw values on a tile, computed on the tile widened by ``halo`` cells.
+
+    Distances to point features are measured on the ``eligible`` cells only (NaN elsewhere).
+    """
     sub, inner = window_grid(inputs.grid, tile, halo)
     if criterion.name in inputs.labour:
         within, coarse = inputs.labour[criterion.name]
@@ -295,10 +300,27 @@ def _criterion_on_window(criterion: Criterion, inputs: TileInputs, tile: Window,
         if criterion.measure == "people_within":
             layers.update(_features_near({n: inputs.layers[n] for n in ("urban", "places") if n in inputs.layers},
                                          sub, reach + FEATURE_MARGIN_M))
-    if criterion.measure == "distance" and not any(len(select_features(criterion, n, layers[n])) for n in names):
-        return np.full(sub.shape, criterion.cap_km, dtype=np.float16)[inner].copy()
+    if criterion.measure == "distance":
+        frames = [select_features(criterion, n, layers[n]) for n in names]
+        if not any(len(frame) for frame in frames):
+            return np.full(sub.shape, criterion.cap_km, dtype=np.float16)[inner].copy()
+        if eligible is not None and all((frame.geom_type == "Point").all() for frame in frames):
+            return _distance_to_points(frames, sub, inner, eligible, criterion.cap_km)
     raw = criterion_raw(criterion, layers, sub, inputs.elevation)
     return np.ascontiguousarray(raw[inner], dtype=raw_dtype(criterion))
+
+
+def _distance_to_points(frames: list[gpd.GeoDataFrame], sub: Grid, inner: Window, eligible: np.ndarray,
+                        cap_km: float) -> np.ndarray:
+    """Distances (km, float16) from a tile's eligible cells to point features, as the window's transform gives them."""
+    burned = np.zeros(sub.shape, dtype=bool)
+    for frame in frames:
+        if len(frame):
+            burned |= rasterize_mask(frame, sub)
+    cells = np.argwhere(eligible) + np.array([inner[0].start, inner[1].start])
+    raw = np.full(eligible.shape, np.nan, dtype=np.float16)
+    raw[eligible] = distance_to_cells_km(np.argwhere(burned), cells, sub.resolution, cap_km)
+    return raw
 
 
 def _features_near(layers: Mapping[str, gpd.GeoDataFrame], grid: Grid, margin_m: float

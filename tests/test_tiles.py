@@ -64,9 +64,9 @@ def test_a_surface_that_underestimates_is_caught(demo, monkeypatch: pytest.Monke
     halos: list[int] = []
     measure = tiles._criterion_on_window
 
-    def spy(criterion, inputs, tile, halo):
+    def spy(criterion, inputs, tile, halo, eligible=None):
         halos.append(halo)
-        return measure(criterion, inputs, tile, halo)
+        return measure(criterion, inputs, tile, halo, eligible)
 
     monkeypatch.setattr(tiles, "_criterion_on_window", spy)
     _assert_tiles_match_memory(memory, blind)
