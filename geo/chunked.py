@@ -28,6 +28,7 @@ import dask.array as da
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import zarr
 from affine import Affine
 
 from geo.analysis import (
@@ -232,19 +233,28 @@ def _tile_count(grid: Grid, tile_size: int) -> int:
 
 
 def _write_tiles(inputs: TileInputs, exclusions: ExclusionMap, tile_size: int, zarr_path: Path) -> None:
-    """Compute every tile and store its rasters, chunk by chunk, in the Zarr store."""
+    """Compute every tile and store its rasters in the Zarr store, each tile's chunks by the task that made them.
+
+    A task writes its own chunks before it ends, so a worker holds one tile's results at
+    a time however far ahead of the writes the scheduler runs.
+    """
     shared = _share(inputs)
-    windows = tile_windows(inputs.grid, tile_size)
-    results = [[dask.delayed(compute_tile, pure=True)(shared, tile) for tile in row] for row in windows]
+    windows = [tile for row in tile_windows(inputs.grid, tile_size) for tile in row]
     dtypes = {"bits": exclusions.bits.dtype, "score": np.dtype(np.float32)}
     dtypes.update({f"raw/{c.name}": raw_dtype(c) for c in inputs.criteria})
-    writes = []
+    chunks = (min(tile_size, inputs.grid.height), min(tile_size, inputs.grid.width))
+    group = zarr.open_group(str(zarr_path), mode="w")
     for name, dtype in dtypes.items():
-        blocks = [[da.from_delayed(result[name], shape=_shape(tile), dtype=dtype)
-                   for result, tile in zip(row_results, row, strict=True)]
-                  for row_results, row in zip(results, windows, strict=True)]
-        writes.append(da.to_zarr(da.block(blocks), str(zarr_path), component=name, overwrite=True, compute=False))
-    dask.compute(*writes)
+        group.create_array(name, shape=inputs.grid.shape, chunks=chunks, dtype=dtype,
+                           fill_value=0 if name == "bits" else np.nan)
+    dask.compute(*(dask.delayed(_compute_and_store, pure=True)(shared, tile, str(zarr_path)) for tile in windows))
+
+
+def _compute_and_store(inputs: TileInputs, tile: tuple[slice, slice], zarr_path: str) -> None:
+    """One tile's rasters, written to their chunks of the Zarr store."""
+    group = zarr.open_group(zarr_path, mode="r+")
+    for name, values in compute_tile(inputs, tile).items():
+        group[name][tile] = values
 
 
 def _share(inputs: TileInputs) -> object:
@@ -304,8 +314,6 @@ def _region_sites(zarr_path: str, light: dict, region: int, extent: tuple[int, i
                   ) -> tuple[pd.DataFrame, Footprint | None]:
     """The sites one region splits into, with the figures :func:`geo.sitetable.describe_sites` reports,
     and their footprint."""
-    import zarr
-
     grid: Grid = light["grid"]
     r0, r1, c0, c1 = extent
     window = (slice(r0, r1), slice(c0, c1))
