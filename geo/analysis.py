@@ -25,7 +25,7 @@ from geo.config import Config, Criterion, Exclusion
 from geo.criteria import criterion_raw
 from geo.errors import ConfigError, LayerNotFoundError
 from geo.exclusions import ExclusionMap, build_exclusions
-from geo.grid import Grid, rasterize_mask
+from geo.grid import Grid, cells_of, rasterize_mask
 from geo.provenance import Provenance
 from geo.rastercache import RunRasters
 from geo.sites import buildable_core, find_sites
@@ -42,9 +42,11 @@ StepCallback = Callable[[str], None]
 class Analysis:
     """Everything computed once per configuration and set of layers.
 
-    ``raw`` holds each active criterion's raw value on the full grid (float16, NaN
-    where unknown). ``eligible`` lists the flat indices of cells no exclusion removes;
-    ``subscores`` are the criteria's 0-1 sub-scores on those cells only (float16).
+    ``eligible`` lists the flat indices of cells no exclusion removes (ascending); ``raw``
+    holds each active criterion's raw value on those cells only (float16, or float32 for
+    people and MW; NaN where unknown) and ``subscores`` their 0-1 sub-scores (float16),
+    both aligned with ``eligible``. ``kept_cells`` are other cells whose raw values
+    ``kept_raw`` holds, for the places :func:`prepare` was asked to keep.
     """
 
     config: Config
@@ -62,6 +64,8 @@ class Analysis:
     terrain: str = "no terrain measure"
     #: How many distance and terrain rasters the run computed, and how many times it reused one.
     raster_counts: dict[str, int] = field(default_factory=dict)
+    kept_cells: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    kept_raw: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def weights(self) -> dict[str, float]:
@@ -202,8 +206,12 @@ def timed_step(name: str, timings: dict[str, float], on_step: StepCallback | Non
     log.info("%s took %.2f s", name, timings[name])
 
 
-def prepare(config: Config, store: LayerStore, *, on_step: StepCallback | None = None) -> Analysis:
+def prepare(config: Config, store: LayerStore, *, on_step: StepCallback | None = None,
+            places: gpd.GeoDataFrame | None = None) -> Analysis:
     """Load the layers a configuration needs and compute exclusions and criteria on the grid.
+
+    Criteria are computed only where they are needed: on the eligible cells, and on the
+    cells of ``places``.
 
     Parameters
     ----------
@@ -213,6 +221,9 @@ def prepare(config: Config, store: LayerStore, *, on_step: StepCallback | None =
         The layer store to read from.
     on_step
         Called with the name of each step (loading layers, exclusions, each criterion) as it starts.
+    places
+        Points or polygons (any CRS) whose cells keep their raw values even where excluded,
+        for :func:`geo.query.score_places`; None: none.
 
     Returns
     -------
@@ -247,22 +258,33 @@ def prepare(config: Config, store: LayerStore, *, on_step: StepCallback | None =
             config, study_area, layers, grid,
             ownership_coverage=coverage, elevation_path=elevation, skipped=skipped, rasters=rasters,
         )
+    eligible = np.flatnonzero(exclusions.eligible)
+    kept = np.empty(0, dtype=np.int64)
+    if places is not None and len(places):
+        kept = np.setdiff1d(np.concatenate([cells_of(g, grid) for g in places.to_crs(grid.crs).geometry]), eligible)
+    wanted = eligible if kept.size == 0 else np.union1d(eligible, kept)
+    is_kept = np.isin(wanted, kept, assume_unique=True)
+    rasters.restrict(wanted)
     raw: dict[str, np.ndarray] = {}
+    kept_raw: dict[str, np.ndarray] = {}
     for criterion in criteria:
         with step(f"criterion {criterion.name}"):
-            values = criterion_raw(criterion, layers, grid, elevation, rasters=rasters)
-            raw[criterion.name] = _blank_outside_coverage(values, criterion, provenance, grid)
+            values = criterion_raw(criterion, layers, grid, elevation, rasters=rasters, cells=wanted)
+            values = _blank_outside_coverage(values, criterion, provenance, grid, cells=wanted)
+            if kept.size:
+                values, kept_raw[criterion.name] = values[~is_kept], values[is_kept]
+            raw[criterion.name] = values
     log.info("rasters computed and reused: %s", rasters.computed)
     raster_counts = rasters.computed
     del rasters
     with step("sub-scores"):
-        eligible = np.flatnonzero(exclusions.eligible)
-        subscores = {c.name: _subscores(c, raw[c.name].ravel(), eligible) for c in criteria}
+        subscores = {c.name: _subscores(c, raw[c.name]) for c in criteria}
     return Analysis(
         config=config, grid=grid, exclusions=exclusions, criteria=criteria, raw=raw, layers=layers,
         provenance=provenance, eligible=eligible,
         subscores=subscores, skipped=skipped, warnings=_shared_sources(criteria, provenance), timings=timings,
         terrain=_terrain_note(config, criteria, exclusions, elevation), raster_counts=raster_counts,
+        kept_cells=kept, kept_raw=kept_raw,
     )
 
 
@@ -309,12 +331,17 @@ def _shared_sources(criteria: list[Criterion], provenance: Mapping[str, Provenan
     return warnings
 
 
-def _subscores(criterion: Criterion, raw_flat: np.ndarray, eligible: np.ndarray,
+def _subscores(criterion: Criterion, raw_flat: np.ndarray, eligible: np.ndarray | None = None,
                chunk: int = 1 << 20) -> np.ndarray:
-    """A criterion's sub-scores on the eligible cells (float16), computed chunk by chunk to stay in cache."""
-    out = np.empty(eligible.size, dtype=np.float16)
-    for start in range(0, eligible.size, chunk):
-        out[start:start + chunk] = criterion.value_function(raw_flat[eligible[start:start + chunk]])
+    """A criterion's sub-scores on the eligible cells (float16), computed chunk by chunk to stay in cache.
+
+    ``raw_flat`` is on the whole grid, or already on the eligible cells when ``eligible`` is None.
+    """
+    size = raw_flat.size if eligible is None else eligible.size
+    out = np.empty(size, dtype=np.float16)
+    for start in range(0, size, chunk):
+        part = raw_flat[start:start + chunk] if eligible is None else raw_flat[eligible[start:start + chunk]]
+        out[start:start + chunk] = criterion.value_function(part)
     return out
 
 
@@ -402,12 +429,16 @@ def _coverage(record: Provenance | None) -> gpd.GeoSeries | None:
 
 
 def _blank_outside_coverage(raw: np.ndarray, criterion: Criterion, provenance: Mapping[str, Provenance],
-                            grid: Grid) -> np.ndarray:
-    """Raw values set to NaN where a criterion's only layer says it has no data (a copy if ``raw`` is shared)."""
+                            grid: Grid, *, cells: np.ndarray | None = None) -> np.ndarray:
+    """Raw values set to NaN where a criterion's only layer says it has no data (a copy if ``raw`` is shared).
+
+    ``raw`` is on the whole grid, or at ``cells`` (flat indices) when they are given.
+    """
     if len(criterion.layers) != 1:
         return raw
     coverage = _coverage(provenance.get(criterion.layers[0]))
     if coverage is not None:
+        covered = rasterize_mask(gpd.GeoDataFrame(geometry=coverage), grid)
         raw = raw if raw.flags.writeable else raw.copy()
-        raw[~rasterize_mask(gpd.GeoDataFrame(geometry=coverage), grid)] = np.nan
+        raw[~(covered if cells is None else covered.ravel()[cells])] = np.nan
     return raw
