@@ -22,6 +22,7 @@ from rasterio import features
 from rasterio.warp import Resampling, reproject
 from shapely.geometry.base import BaseGeometry
 
+from geo.bilinear import sample_bilinear, samples_directly
 from geo.types import ACRE_M2, ANALYSIS_CRS
 
 log = logging.getLogger(__name__)
@@ -379,11 +380,19 @@ def resample_aligned(source: Path | np.ndarray, grid: Grid, resampling: Resampli
     grid's CRS: any window of the same grid, a tile of the chunked analysis or the whole
     grid, then gets the same value in every cell.
     """
-    out = np.full(grid.shape, np.nan, dtype=np.float32)
     size = RESAMPLE_BLOCK * grid.resolution
     minx, miny, maxx, maxy = grid.bounds
     first_col, first_row = (int(round(v)) for v in ~grid.transform @ (np.floor(minx / size) * size,
                                                                      np.ceil(maxy / size) * size))
+    if isinstance(source, np.ndarray) and samples_directly(src_transform, src_crs, grid.crs, resampling):
+        assert src_transform is not None
+        # the centres as each block's warp would place them: block corner plus whole cells
+        col = np.arange(grid.width) - first_col
+        row = np.arange(grid.height) - first_row
+        xs = (np.floor(minx / size) + col // RESAMPLE_BLOCK) * size + (col % RESAMPLE_BLOCK + 0.5) * grid.resolution
+        ys = (np.ceil(maxy / size) - row // RESAMPLE_BLOCK) * size - (row % RESAMPLE_BLOCK + 0.5) * grid.resolution
+        return sample_bilinear(source, src_transform, xs, ys, cells)
+    out = np.full(grid.shape, np.nan, dtype=np.float32)
     wanted = None
     if cells is not None:  # which blocks hold a wanted cell
         cell_rows, cell_cols = np.divmod(cells, grid.width)
