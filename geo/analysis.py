@@ -28,7 +28,7 @@ from geo.exclusions import ExclusionMap, build_exclusions
 from geo.grid import Grid, cells_of, rasterize_mask
 from geo.provenance import Provenance
 from geo.rastercache import RunRasters
-from geo.sites import buildable_core, find_sites
+from geo.sites import buildable_land, find_sites
 from geo.store import LayerStore
 from geo.terrain import describe_elevation, slope_supported
 from geo.types import ANALYSIS_CRS
@@ -141,7 +141,7 @@ class Analysis:
         with np.errstate(invalid="ignore"):
             suitable.ravel()[local_index[cell_scores >= self.config.sites.min_cell_score]] = True
         rules = self.config.sites
-        found = find_sites(buildable_core(suitable, self.grid.resolution, rules.min_core_width_m), self.grid, rules)
+        found = find_sites(buildable_land(suitable, self.grid.resolution, rules.min_core_width_m), self.grid, rules)
         del suitable
         labels = np.zeros(self.grid.shape, dtype=np.int32)  # allocated only now: the site search peaks first
         labels[window] = found
