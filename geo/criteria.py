@@ -85,7 +85,6 @@ def criterion_raw(
         rasters = RunRasters(grid, elevation_path, shared=False, cells=cells)
     if rasters.cells is not cells:
         raise ValueError("criterion_raw: the shared rasters are restricted to other cells than those asked for")
-    at_cells = (lambda values: values) if cells is None else (lambda values: values.ravel()[cells])
     if criterion.measure in ("slope", "height_above_basin"):
         if elevation_path is None:
             raise ValueError(f"criterion {criterion.name!r} needs the elevation layer")
@@ -96,11 +95,12 @@ def criterion_raw(
         return labour_pool(layers["county_stats"], grid, radius_km=criterion.radius_km, urban=layers.get("urban"),
                            places=layers.get("places"), cells=cells).people_within
     if criterion.measure == "capacity_within":
-        return at_cells(capacity_within(layers["power_plants"], grid, radius_km=criterion.radius_km).capacity_mw)
+        return capacity_within(layers["power_plants"], grid, radius_km=criterion.radius_km, cells=cells).capacity_mw
     if criterion.measure == "substation_lines":
         counts = substation_line_count(layers["substations"], layers["transmission"], grid,
-                                       min_voltage_kv=criterion.min_voltage_kv or 0.0, within_km=criterion.radius_km)
-        return at_cells(counts).astype(np.float16)  # whole numbers of lines: exact in float16, at half the memory
+                                       min_voltage_kv=criterion.min_voltage_kv or 0.0, within_km=criterion.radius_km,
+                                       cells=cells)
+        return counts.astype(np.float16)  # whole numbers of lines: exact in float16, at half the memory
     if criterion.measure == "attribute":
         if criterion.attribute is None:
             raise ConfigError(f"criterion {criterion.name!r}: measure 'attribute' needs 'attribute'")
@@ -108,7 +108,7 @@ def criterion_raw(
         for name in criterion.layers[1:]:
             burned = rasterize_values(layers[name], criterion.attribute, grid)
             np.copyto(raw, burned, where=~np.isnan(burned))
-        return at_cells(raw).astype(np.float16)
+        return (raw if cells is None else raw.ravel()[cells]).astype(np.float16)
     frames = [select_features(criterion, name, layers[name]) for name in criterion.layers if name in layers]
     if not any(len(frame) for frame in frames):
         log.warning("criterion %s: no feature passes its filters; every cell is %g km away",
