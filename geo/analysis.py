@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cached_property, partial
+from functools import partial
 from pathlib import Path
 
 import geopandas as gpd
@@ -120,8 +120,9 @@ class Analysis:
     def site_labels(self, cell_scores: np.ndarray) -> np.ndarray:
         """Candidate sites (int32 labels on the full grid) of the cells scoring at least the site threshold.
 
-        Only the bounding window of the eligible cells is searched, so the cost follows
-        the land that can hold sites rather than the whole grid.
+        Buildable land is found block by block, skipping blocks without a suitable cell
+        (:func:`geo.sites.buildable_land`), so the cost follows the land that can hold
+        sites rather than the whole grid.
 
         Parameters
         ----------
@@ -133,34 +134,13 @@ class Analysis:
         numpy.ndarray
             int32 site labels on the full grid, 0 outside every site.
         """
-        if self.eligible.size == 0:
-            return np.zeros(self.grid.shape, dtype=np.int32)
-        window, local_index = self._eligible_window
-        height, width = window[0].stop - window[0].start, window[1].stop - window[1].start
-        suitable = np.zeros((height, width), dtype=bool)
-        with np.errstate(invalid="ignore"):
-            suitable.ravel()[local_index[cell_scores >= self.config.sites.min_cell_score]] = True
         rules = self.config.sites
-        found = find_sites(buildable_land(suitable, self.grid.resolution, rules.min_core_width_m), self.grid, rules)
+        suitable = np.zeros(self.grid.shape, dtype=bool)
+        with np.errstate(invalid="ignore"):
+            suitable.ravel()[self.eligible[cell_scores >= rules.min_cell_score]] = True
+        buildable = buildable_land(suitable, self.grid.resolution, rules.min_core_width_m)
         del suitable
-        labels = np.zeros(self.grid.shape, dtype=np.int32)  # allocated only now: the site search peaks first
-        labels[window] = found
-        return labels
-
-    @cached_property
-    def _eligible_window(self) -> tuple[tuple[slice, slice], np.ndarray]:
-        """The bounding window of the eligible cells, and their flat indices within it (int32)."""
-        grid_width, chunk = self.grid.width, 1 << 20
-        blocks = [self.eligible[i:i + chunk] for i in range(0, self.eligible.size, chunk)]
-        c0 = min(int((block % grid_width).min()) for block in blocks)
-        c1 = max(int((block % grid_width).max()) for block in blocks)
-        r0, r1 = int(self.eligible[0] // grid_width), int(self.eligible[-1] // grid_width)
-        width = c1 - c0 + 1
-        local = np.empty(self.eligible.size, dtype=np.int32)
-        for i, block in zip(range(0, self.eligible.size, chunk), blocks, strict=True):
-            rows, cols = np.divmod(block, grid_width)
-            local[i:i + chunk] = (rows - r0) * width + (cols - c0)
-        return (slice(r0, r1 + 1), slice(c0, c1 + 1)), local
+        return find_sites(buildable, self.grid, rules)
 
     def score_grid(self, cell_scores: np.ndarray) -> np.ndarray:
         """Cell scores spread onto the full grid (NaN where excluded).
