@@ -316,12 +316,17 @@ def _subscores(criterion: Criterion, raw_flat: np.ndarray, eligible: np.ndarray 
     """A criterion's sub-scores on the eligible cells (float16), computed chunk by chunk to stay in cache.
 
     ``raw_flat`` is on the whole grid, or already on the eligible cells when ``eligible`` is None.
+    Float16 raw values are scored through a table of the value function at every float16
+    value: the same sub-scores, as value functions score each value on its own.
     """
     size = raw_flat.size if eligible is None else eligible.size
     out = np.empty(size, dtype=np.float16)
+    table = None
+    if raw_flat.dtype == np.float16 and size > 1 << 16:
+        table = criterion.value_function(np.arange(1 << 16, dtype=np.uint16).view(np.float16)).astype(np.float16)
     for start in range(0, size, chunk):
         part = raw_flat[start:start + chunk] if eligible is None else raw_flat[eligible[start:start + chunk]]
-        out[start:start + chunk] = criterion.value_function(part)
+        out[start:start + chunk] = criterion.value_function(part) if table is None else table[part.view(np.uint16)]
     return out
 
 

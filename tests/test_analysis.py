@@ -194,3 +194,15 @@ def test_slope_and_basin_height_are_shared_by_criteria_and_exclusions(demo_store
     assert analysis.raster_counts["slope reused"] == 1 and analysis.raster_counts["height above basin reused"] == 1
     steep = analysis.exclusions.bits & (1 << analysis.exclusions.causes.index("steep_slope")) > 0
     assert steep.any() and np.nanmax(analysis.raw["slope"]) <= 10   # the slope the exclusion took
+
+
+def test_float16_raw_values_are_scored_through_a_table_with_the_same_result() -> None:
+    from geo.analysis import _subscores
+
+    every_float16 = np.arange(1 << 16, dtype=np.uint16).view(np.float16)
+    raw = np.concatenate([every_float16, np.linspace(-5, 300, 100_000).astype(np.float16)])
+    for criterion in load_config().criteria:
+        direct = criterion.value_function(raw).astype(np.float16)
+        assert np.array_equal(_subscores(criterion, raw), direct, equal_nan=True), criterion.name
+        assert np.array_equal(_subscores(criterion, raw[::-1], np.arange(raw.size)[::-1].copy()), direct,
+                              equal_nan=True), criterion.name
