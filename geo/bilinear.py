@@ -104,6 +104,32 @@ def sample_bilinear(source: np.ndarray, src_transform: Affine, xs: np.ndarray, y
     return out
 
 
+def block_centres(transform: Affine, width: int, height: int, block: int) -> tuple[np.ndarray, np.ndarray]:
+    """The x of each column's and the y of each row's cell centre, as a warp block by block places them.
+
+    Parameters
+    ----------
+    transform, width, height
+        The grid's transform and size.
+    block
+        The edge (cells) of the blocks, aligned to whole multiples of their size in the CRS.
+
+    Returns
+    -------
+    tuple[numpy.ndarray, numpy.ndarray]
+        Block corner plus whole cells: the same to the bit for a cell whichever window of
+        the grid it is computed in.
+    """
+    res, size = transform.a, block * transform.a
+    minx, maxy = transform.c, transform.f
+    first_col, first_row = (int(round(v)) for v in ~transform @ (np.floor(minx / size) * size,
+                                                                np.ceil(maxy / size) * size))
+    col, row = np.arange(width) - first_col, np.arange(height) - first_row
+    xs = (np.floor(minx / size) + col // block) * size + (col % block + 0.5) * res
+    ys = (np.ceil(maxy / size) - row // block) * size - (row % block + 0.5) * res
+    return xs, ys
+
+
 def _source_position(coords: np.ndarray, step: float, origin: float) -> np.ndarray:
     """Position of coordinates in source cells, the same to the bit whatever window they come from."""
     return coords / step - round(origin / step)  # a whole number subtracted: exact

@@ -22,7 +22,7 @@ from rasterio import features
 from rasterio.warp import Resampling, reproject
 from shapely.geometry.base import BaseGeometry
 
-from geo.bilinear import sample_bilinear, samples_directly
+from geo.bilinear import block_centres, sample_bilinear, samples_directly
 from geo.types import ACRE_M2, ANALYSIS_CRS
 
 log = logging.getLogger(__name__)
@@ -386,11 +386,7 @@ def resample_aligned(source: Path | np.ndarray, grid: Grid, resampling: Resampli
                                                                      np.ceil(maxy / size) * size))
     if isinstance(source, np.ndarray) and samples_directly(src_transform, src_crs, grid.crs, resampling):
         assert src_transform is not None
-        # the centres as each block's warp would place them: block corner plus whole cells
-        col = np.arange(grid.width) - first_col
-        row = np.arange(grid.height) - first_row
-        xs = (np.floor(minx / size) + col // RESAMPLE_BLOCK) * size + (col % RESAMPLE_BLOCK + 0.5) * grid.resolution
-        ys = (np.ceil(maxy / size) - row // RESAMPLE_BLOCK) * size - (row % RESAMPLE_BLOCK + 0.5) * grid.resolution
+        xs, ys = block_centres(grid.transform, grid.width, grid.height, RESAMPLE_BLOCK)
         return sample_bilinear(source, src_transform, xs, ys, cells)
     out = np.full(grid.shape, np.nan, dtype=np.float32)
     wanted = None
