@@ -73,7 +73,7 @@ def _weighted(subscores: np.ndarray, w: np.float32, method: Method) -> tuple[np.
     score = np.array(subscores, dtype=np.float32)  # a working copy, changed in place below
     known = ~np.isnan(score)
     if method == "weighted_product":
-        with np.errstate(divide="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore"):   # log(0) is -inf; unknown values are zeroed next
             np.log(np.maximum(score, 0, out=score), out=score)
     np.copyto(score, 0.0, where=~known)
     score *= w
