@@ -14,8 +14,10 @@ import numpy as np
 from affine import Affine
 from rasterio.warp import Resampling
 
-#: Rows of the destination computed at a time (bounds the float64 temporaries).
-ROWS_PER_CHUNK = 512
+#: Rows, or cells, of the destination computed at a time: few enough for the float64
+#: temporaries to stay in the processor's cache, which makes sampling several times faster.
+ROWS_PER_CHUNK = 4
+CELLS_PER_CHUNK = 1 << 14
 
 
 def samples_directly(src_transform: Affine | None, src_crs: str | None, dst_crs: str,
@@ -94,8 +96,8 @@ def sample_bilinear(source: np.ndarray, src_transform: Affine, xs: np.ndarray, y
 
     if cells is not None:
         out = np.empty(cells.size, dtype=np.float32)
-        for start in range(0, cells.size, ROWS_PER_CHUNK * xs.size):
-            rows, cols = np.divmod(cells[start:start + ROWS_PER_CHUNK * xs.size], xs.size)
+        for start in range(0, cells.size, CELLS_PER_CHUNK):
+            rows, cols = np.divmod(cells[start:start + CELLS_PER_CHUNK], xs.size)
             out[start:start + rows.size] = combine(rows, cols)
         return out
     out = np.empty((ys.size, xs.size), dtype=np.float32)
