@@ -9,6 +9,9 @@ import numpy as np
 
 Method = Literal["weighted_sum", "weighted_product"]
 
+#: Cells combined at a time when sub-scores are looked up in tables.
+CHUNK = 1 << 16
+
 
 def aggregate(subscores: Mapping[str, np.ndarray], weights: Mapping[str, float],
               method: Method = "weighted_sum") -> np.ndarray:
@@ -51,10 +54,13 @@ def aggregate(subscores: Mapping[str, np.ndarray], weights: Mapping[str, float],
         values = np.asarray(subscores[name])
         if values.dtype == np.float16 and values.size > 1 << 16:
             # each float16 sub-score's share, worked out once for all 65,536 of them, then looked up
-            codes = values.view(np.uint16)
+            codes = values.reshape(-1).view(np.uint16)
             share, weight = _weighted(np.arange(1 << 16, dtype=np.uint16).view(np.float16), w, method)
-            total += share[codes]
-            known_weight += weight[codes]
+            flat_total, flat_weight = total.reshape(-1), known_weight.reshape(-1)
+            for start in range(0, codes.size, CHUNK):   # in chunks that stay in cache
+                part = codes[start:start + CHUNK]
+                flat_total[start:start + CHUNK] += share[part]
+                flat_weight[start:start + CHUNK] += weight[part]
         else:
             share, weight = _weighted(values, w, method)
             total += share
