@@ -10,7 +10,7 @@ import numpy as np
 Method = Literal["weighted_sum", "weighted_product"]
 
 #: Cells combined at a time when sub-scores are looked up in tables.
-CHUNK = 1 << 16
+CHUNK = 1 << 18
 
 
 def aggregate(subscores: Mapping[str, np.ndarray], weights: Mapping[str, float],
