@@ -306,12 +306,13 @@ def _distance_from_background(background: np.ndarray, grid: Grid, cap_km: float 
     if background.all():
         return np.full(shape, cap, dtype=np.float16)
     res_km = grid.resolution / 1000.0
+    binary = background.view(bool)  # 0 and 1 only: edt's binary path, a little faster, the same distances
     out = np.empty(shape, dtype=np.float16)
     if cells is None:
-        dist = edt.edt(background, anisotropy=(res_km, res_km), black_border=False, parallel=os.cpu_count() or 1)
+        dist = edt.edt(binary, anisotropy=(res_km, res_km), black_border=False, parallel=os.cpu_count() or 1)
         np.minimum(dist, cap, out=out, casting="same_kind")
         return out
-    squared = edt.edtsq(background, anisotropy=(res_km, res_km), black_border=False,
+    squared = edt.edtsq(binary, anisotropy=(res_km, res_km), black_border=False,
                         parallel=os.cpu_count() or 1).ravel()
     for start in range(0, cells.size, 1 << 16):  # in chunks that stay in cache
         np.minimum(np.sqrt(squared[cells[start:start + (1 << 16)]]), cap, out=out[start:start + (1 << 16)],
