@@ -47,7 +47,7 @@ def samples_directly(src_transform: Affine | None, src_crs: str | None, dst_crs:
 
 
 def sample_bilinear(source: np.ndarray, src_transform: Affine, xs: np.ndarray, ys: np.ndarray,
-                    cells: np.ndarray | None = None) -> np.ndarray:
+                    cells: np.ndarray | None = None, dtype: type[np.floating] = np.float32) -> np.ndarray:
     """Bilinear values of ``source`` at the centres of a grid's cells.
 
     Parameters
@@ -61,11 +61,13 @@ def sample_bilinear(source: np.ndarray, src_transform: Affine, xs: np.ndarray, y
         grid (same CRS as ``source``).
     cells
         Flat indices (row-major over ``ys`` by ``xs``) of the only cells wanted; None: every cell.
+    dtype
+        The values' type: float32, or a narrower one the float32 values are rounded to.
 
     Returns
     -------
     numpy.ndarray
-        float32 of shape ``(len(ys), len(xs))``, or one value per cell of ``cells``.
+        Values of shape ``(len(ys), len(xs))``, or one per cell of ``cells``.
     """
     x_index, x_weights = _axis(xs, src_transform.a, src_transform.c, source.shape[1])
     y_index, y_weights = _axis(ys, src_transform.e, src_transform.f, source.shape[0])
@@ -95,12 +97,12 @@ def sample_bilinear(source: np.ndarray, src_transform: Affine, xs: np.ndarray, y
             return np.where(inside & centre_known_x[pick], total / weight, np.nan).astype(np.float32)
 
     if cells is not None:
-        out = np.empty(cells.size, dtype=np.float32)
+        out = np.empty(cells.size, dtype=dtype)
         for start in range(0, cells.size, CELLS_PER_CHUNK):
             rows, cols = np.divmod(cells[start:start + CELLS_PER_CHUNK], xs.size)
             out[start:start + rows.size] = combine(rows, cols)
         return out
-    out = np.empty((ys.size, xs.size), dtype=np.float32)
+    out = np.empty((ys.size, xs.size), dtype=dtype)
     for start in range(0, ys.size, ROWS_PER_CHUNK):
         out[start:start + ROWS_PER_CHUNK] = combine(np.arange(start, min(start + ROWS_PER_CHUNK, ys.size)), None)
     return out

@@ -351,8 +351,8 @@ RESAMPLE_BLOCK = 512
 
 def resample_aligned(source: Path | np.ndarray, grid: Grid, resampling: Resampling, *,
                      src_transform: Affine | None = None, src_crs: str | None = None,
-                     cells: np.ndarray | None = None) -> np.ndarray:
-    """A raster resampled onto ``grid`` (float32, NaN where it has no data).
+                     cells: np.ndarray | None = None, dtype: type[np.floating] = np.float32) -> np.ndarray:
+    """A raster resampled onto ``grid`` (float32 or ``dtype``, NaN where it has no data).
 
     Parameters
     ----------
@@ -368,11 +368,13 @@ def resample_aligned(source: Path | np.ndarray, grid: Grid, resampling: Resampli
     cells
         Flat indices of the only cells wanted: blocks holding none of them are not warped.
         None: every cell.
+    dtype
+        float32, or a narrower type the float32 values are rounded to.
 
     Returns
     -------
     numpy.ndarray
-        float32 array of ``grid.shape``, or one value per cell of ``cells``.
+        Array of ``grid.shape``, or one value per cell of ``cells``.
 
     Notes
     -----
@@ -389,7 +391,7 @@ def resample_aligned(source: Path | np.ndarray, grid: Grid, resampling: Resampli
     if isinstance(source, np.ndarray) and samples_directly(src_transform, src_crs, grid.crs, resampling):
         assert src_transform is not None
         xs, ys = block_centres(grid.transform, grid.width, grid.height, RESAMPLE_BLOCK)
-        return sample_bilinear(source, src_transform, xs, ys, cells)
+        return sample_bilinear(source, src_transform, xs, ys, cells, dtype)
     out = np.full(grid.shape, np.nan, dtype=np.float32)
     wanted = None
     if cells is not None:  # which blocks hold a wanted cell
@@ -416,7 +418,7 @@ def resample_aligned(source: Path | np.ndarray, grid: Grid, resampling: Resampli
                 rows = slice(max(0, row0), min(grid.height, row0 + RESAMPLE_BLOCK))
                 cols = slice(max(0, col0), min(grid.width, col0 + RESAMPLE_BLOCK))
                 out[rows, cols] = block[rows.start - row0:rows.stop - row0, cols.start - col0:cols.stop - col0]
-    return out if cells is None else out.ravel()[cells]
+    return (out if cells is None else out.ravel()[cells]).astype(dtype, copy=False)
 
 
 def raster_cell_m(path: Path) -> float:
