@@ -51,3 +51,6 @@ def test_a_window_and_the_cells_asked_for_get_the_whole_grids_values() -> None:
     at = resample_aligned(values, grid, Resampling.bilinear, src_transform=coarse.transform, src_crs=CRS,
                           cells=cells)
     assert np.array_equal(at, whole.ravel()[cells], equal_nan=True)
+    narrow = resample_aligned(values, grid, Resampling.bilinear, src_transform=coarse.transform, src_crs=CRS,
+                              dtype=np.float16)   # the float32 values, rounded
+    assert narrow.dtype == np.float16 and np.array_equal(narrow, whole.astype(np.float16), equal_nan=True)
