@@ -1,8 +1,17 @@
 """One tile of the analysis: exclusions, criteria, sub-scores and cell scores on a window of the grid.
 
 A tile is computed on its own window of the grid, widened by a halo where a criterion
-looks beyond the cell: by the cap for capped distances (a feature within the cap always
-lies in the halo, so the capped distance is exact) and by one cell for slope.
+looks beyond the cell: for capped distances as far as the nearest feature can be from
+the tile's eligible cells, and by one cell for slope.
+
+A capped distance is exact when the halo is as wide as the cap: a feature within the
+cap always lies in the window. Most tiles need far less. A coarse distance surface,
+computed once for the whole grid, bounds how far the nearest feature is from each part
+of the tile, and the tile's window is widened by that bound instead. The tile then
+checks its answer: a distance measured inside a window is exact wherever it is no
+longer than the halo, as anything beyond the window is further away. A tile where the
+check fails (the surface was coarser than the features) is measured again with the cap
+as halo, so every eligible cell is exact either way. Excluded cells carry no raw value.
 Neighbourhood measures on coarse grids (people, generation, lines at the nearest
 substation, height above the basin floor) pad their own working grid, and exclusion
 buffers are drawn around the features themselves, so they only need the features near
@@ -27,7 +36,7 @@ from geo.analysis import _blank_outside_coverage, _subscores
 from geo.config import Config, Criterion
 from geo.criteria import criterion_raw, select_features
 from geo.exclusions import build_exclusions
-from geo.grid import Grid, resample_aligned
+from geo.grid import Grid, distance_to_features_km, resample_aligned
 from geo.labour import coarse_labour_pool
 from geo.provenance import Provenance
 
@@ -39,6 +48,8 @@ NEIGHBOURHOOD_MEASURES = ("people_within", "capacity_within", "substation_lines"
 FLOAT32_MEASURES = ("people_within", "capacity_within", "substation_lines")
 #: Margin (m) around a window within which features are kept: the coarse working grids' cells.
 FEATURE_MARGIN_M = 5000.0
+#: Cell edge (m) of the coarse surfaces that bound how far each distance criterion's nearest feature is.
+REACH_CELL_M = 1000.0
 
 Window = tuple[slice, slice]
 
@@ -50,7 +61,10 @@ class TileInputs:
     ``layers`` are in the grid CRS; ``weights`` are the normalised weights of the
     active ``criteria``; ``coverage`` is the area the ownership layer covers (None:
     everywhere); ``labour`` holds, per labour criterion, the people within reach on the
-    whole grid's coarse surface and that surface's grid (filled on creation).
+    whole grid's coarse surface and that surface's grid; ``reach`` holds, per distance
+    criterion, the distance (km) to its nearest feature on a coarse grid of
+    :data:`REACH_CELL_M` cells, and how many grid cells make one of its cells (both
+    filled on creation).
     """
 
     config: Config
@@ -63,10 +77,17 @@ class TileInputs:
     criteria: list[Criterion]
     weights: dict[str, float]
     labour: dict[str, tuple[np.ndarray, Grid]] = field(default_factory=dict)
+    reach: dict[str, tuple[np.ndarray, int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        """People within reach of each labour criterion, on the whole grid's coarse surface."""
+        """People within reach of each labour criterion, and the nearest-feature surface of each distance criterion."""
+        factor = max(1, round(REACH_CELL_M / self.grid.resolution))
+        coarse = Grid(self.grid.transform * Affine.scale(factor), math.ceil(self.grid.width / factor),
+                      math.ceil(self.grid.height / factor), self.grid.crs)
         for criterion in self.criteria:
+            if criterion.measure == "distance":
+                frames = [select_features(criterion, n, self.layers[n]) for n in criterion.layers if n in self.layers]
+                self.reach[criterion.name] = (distance_to_features_km(frames, coarse, criterion.cap_km), factor)
             if criterion.measure == "people_within" and "county_stats" in self.layers:
                 within, coarse, _ = coarse_labour_pool(
                     self.layers["county_stats"], self.grid, radius_km=criterion.radius_km,
@@ -169,13 +190,13 @@ def compute_tile(inputs: TileInputs, tile: Window) -> dict[str, np.ndarray]:
     -------
     dict of str to numpy.ndarray
         ``bits`` (the exclusion bitmask), ``score`` (float32, NaN where excluded or
-        unknown) and ``raw/<criterion>`` for every active criterion, each of the
-        tile's shape.
+        unknown) and ``raw/<criterion>`` for every active criterion (NaN where
+        excluded), each of the tile's shape.
 
     Notes
     -----
     Peak memory is that of the in-memory analysis on the largest criterion window:
-    about 7 bytes per cell of the tile widened by the largest cap.
+    about 7 bytes per cell of the tile widened by the largest halo, at most the cap.
     """
     config, grid = inputs.config, inputs.grid
     tile_grid, _ = window_grid(grid, tile, 0)
@@ -190,8 +211,13 @@ def compute_tile(inputs: TileInputs, tile: Window) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {"bits": bits}
     subscores = {}
     for criterion in inputs.criteria:
-        raw = _criterion_on_tile(criterion, inputs, tile)
-        raw = _blank_outside_coverage(raw, criterion, inputs.provenance, tile_grid)
+        if eligible.size:
+            raw = _criterion_on_tile(criterion, inputs, tile, bits == 0)
+            raw = _blank_outside_coverage(raw, criterion, inputs.provenance, tile_grid)
+            raw = raw if raw.flags.writeable else raw.copy()
+            raw[bits != 0] = np.nan
+        else:
+            raw = np.full(bits.shape, np.nan, dtype=raw_dtype(criterion))
         out[f"raw/{criterion.name}"] = raw
         subscores[criterion.name] = _subscores(criterion, raw.ravel(), eligible)
     score = np.full(bits.shape, np.nan, dtype=np.float32)
@@ -201,9 +227,62 @@ def compute_tile(inputs: TileInputs, tile: Window) -> dict[str, np.ndarray]:
     return out
 
 
-def _criterion_on_tile(criterion: Criterion, inputs: TileInputs, tile: Window) -> np.ndarray:
-    """A criterion's raw values on a tile, computed on the tile widened by the criterion's halo."""
-    sub, inner = window_grid(inputs.grid, tile, halo_cells(criterion, inputs.grid.resolution))
+def _criterion_on_tile(criterion: Criterion, inputs: TileInputs, tile: Window, eligible: np.ndarray) -> np.ndarray:
+    """A criterion's raw values on a tile, exact on its ``eligible`` cells (see the module notes)."""
+    full = halo_cells(criterion, inputs.grid.resolution)
+    if criterion.name not in inputs.reach:
+        return _criterion_on_window(criterion, inputs, tile, full)
+    halo = min(full, reach_halo(inputs.reach[criterion.name], tile, eligible, inputs.grid.resolution))
+    raw = _criterion_on_window(criterion, inputs, tile, halo)
+    if halo < full and not _exact_within_halo(raw[eligible], halo, inputs.grid.resolution):
+        raw = _criterion_on_window(criterion, inputs, tile, full)
+    return raw
+
+
+def reach_halo(reach: tuple[np.ndarray, int], tile: Window, eligible: np.ndarray, resolution_m: float) -> int:
+    """The halo (cells) that likely holds the nearest feature of every eligible cell of a tile.
+
+    Parameters
+    ----------
+    reach
+        The criterion's coarse nearest-feature surface (km) and how many grid cells make one of its cells.
+    tile
+        Row and column slices of the tile on the full grid.
+    eligible
+        Boolean array of the tile's shape, True on the cells that need a value.
+    resolution_m
+        Cell size of the grid.
+
+    Returns
+    -------
+    int
+        The largest coarse distance under an eligible cell (at most the cap), plus a
+        coarse cell's diagonal and one cell, in cells. Only a guess: the tile checks its
+        distances against it.
+    """
+    surface, factor = reach
+    rows, cols = np.nonzero(eligible)
+    if rows.size == 0:
+        return 0
+    under = surface[(rows + tile[0].start) // factor, (cols + tile[1].start) // factor]
+    bound_km = float(under.max()) + math.sqrt(2) * factor * resolution_m / 1000.0
+    return math.ceil(bound_km * 1000.0 / resolution_m) + 1
+
+
+def _exact_within_halo(distances: np.ndarray, halo: int, resolution_m: float) -> bool:
+    """Whether distances measured on a window widened by ``halo`` cells are all no longer than the halo.
+
+    Every cell beyond the window is at least ``halo`` cells away, so such distances are
+    exact; the float16 values are allowed their rounding.
+    """
+    if distances.size == 0:
+        return True
+    return float(distances.max()) * (1 + 2.0 ** -10) < halo * resolution_m / 1000.0
+
+
+def _criterion_on_window(criterion: Criterion, inputs: TileInputs, tile: Window, halo: int) -> np.ndarray:
+    """A criterion's raw values on a tile, computed on the tile widened by ``halo`` cells."""
+    sub, inner = window_grid(inputs.grid, tile, halo)
     if criterion.name in inputs.labour:
         within, coarse = inputs.labour[criterion.name]
         return resample_aligned(within, sub, Resampling.bilinear, src_transform=coarse.transform, src_crs=coarse.crs)
