@@ -312,7 +312,7 @@ def _shared_sources(criteria: list[Criterion], provenance: Mapping[str, Provenan
 
 
 def _subscores(criterion: Criterion, raw_flat: np.ndarray, eligible: np.ndarray | None = None,
-               chunk: int = 1 << 20) -> np.ndarray:
+               chunk: int = 1 << 16) -> np.ndarray:
     """A criterion's sub-scores on the eligible cells (float16), computed chunk by chunk to stay in cache.
 
     ``raw_flat`` is on the whole grid, or already on the eligible cells when ``eligible`` is None.
