@@ -9,6 +9,9 @@ import numpy as np
 
 Method = Literal["weighted_sum", "weighted_product"]
 
+#: Cells combined at a time when sub-scores are looked up in tables.
+CHUNK = 1 << 18
+
 
 def aggregate(subscores: Mapping[str, np.ndarray], weights: Mapping[str, float],
               method: Method = "weighted_sum") -> np.ndarray:
@@ -47,16 +50,21 @@ def aggregate(subscores: Mapping[str, np.ndarray], weights: Mapping[str, float],
     total = np.zeros(shape, dtype=np.float32)
     known_weight = np.zeros(shape, dtype=np.float32)
     for name in names:
-        score = np.array(subscores[name], dtype=np.float32)  # a working copy, changed in place below
         w = np.float32(weights[name])
-        known = ~np.isnan(score)
-        if method == "weighted_product":
-            with np.errstate(divide="ignore"):
-                np.log(np.maximum(score, 0, out=score), out=score)
-        np.copyto(score, 0.0, where=~known)
-        score *= w
-        total += score
-        known_weight += known * w
+        values = np.asarray(subscores[name])
+        if values.dtype == np.float16 and values.size > 1 << 16:
+            # each float16 sub-score's share, worked out once for all 65,536 of them, then looked up
+            codes = values.reshape(-1).view(np.uint16)
+            share, weight = _weighted(np.arange(1 << 16, dtype=np.uint16).view(np.float16), w, method)
+            flat_total, flat_weight = total.reshape(-1), known_weight.reshape(-1)
+            for start in range(0, codes.size, CHUNK):   # in chunks that stay in cache
+                part = codes[start:start + CHUNK]
+                flat_total[start:start + CHUNK] += share[part]
+                flat_weight[start:start + CHUNK] += weight[part]
+        else:
+            share, weight = _weighted(values, w, method)
+            total += share
+            known_weight += weight
     with np.errstate(invalid="ignore", divide="ignore"):
         combined = total / known_weight
         if method == "weighted_product":
@@ -64,3 +72,15 @@ def aggregate(subscores: Mapping[str, np.ndarray], weights: Mapping[str, float],
     combined[known_weight == 0] = np.nan
     return np.clip(combined, 0, 1, out=combined)
 
+
+
+def _weighted(subscores: np.ndarray, w: np.float32, method: Method) -> tuple[np.ndarray, np.ndarray]:
+    """Each sub-score's weighted share of the total (0 where unknown; its log under a product), and its weight."""
+    score = np.array(subscores, dtype=np.float32)  # a working copy, changed in place below
+    known = ~np.isnan(score)
+    if method == "weighted_product":
+        with np.errstate(divide="ignore", invalid="ignore"):   # log(0) is -inf; unknown values are zeroed next
+            np.log(np.maximum(score, 0, out=score), out=score)
+    np.copyto(score, 0.0, where=~known)
+    score *= w
+    return score, known * w

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cached_property, partial
+from functools import partial
 from pathlib import Path
 
 import geopandas as gpd
@@ -25,10 +25,10 @@ from geo.config import Config, Criterion, Exclusion
 from geo.criteria import criterion_raw
 from geo.errors import ConfigError, LayerNotFoundError
 from geo.exclusions import ExclusionMap, build_exclusions
-from geo.grid import Grid, rasterize_mask
+from geo.grid import Grid, cells_of, rasterize_mask
 from geo.provenance import Provenance
 from geo.rastercache import RunRasters
-from geo.sites import buildable_core, find_sites
+from geo.sites import buildable_land, find_sites
 from geo.store import LayerStore
 from geo.terrain import describe_elevation, slope_supported
 from geo.types import ANALYSIS_CRS
@@ -42,9 +42,11 @@ StepCallback = Callable[[str], None]
 class Analysis:
     """Everything computed once per configuration and set of layers.
 
-    ``raw`` holds each active criterion's raw value on the full grid (float16, NaN
-    where unknown). ``eligible`` lists the flat indices of cells no exclusion removes;
-    ``subscores`` are the criteria's 0-1 sub-scores on those cells only (float16).
+    ``eligible`` lists the flat indices of cells no exclusion removes (ascending); ``raw``
+    holds each active criterion's raw value on those cells only (float16, or float32 for
+    people and MW; NaN where unknown) and ``subscores`` their 0-1 sub-scores (float16),
+    both aligned with ``eligible``. ``kept_cells`` are other cells whose raw values
+    ``kept_raw`` holds, for the places :func:`prepare` was asked to keep.
     """
 
     config: Config
@@ -62,6 +64,8 @@ class Analysis:
     terrain: str = "no terrain measure"
     #: How many distance and terrain rasters the run computed, and how many times it reused one.
     raster_counts: dict[str, int] = field(default_factory=dict)
+    kept_cells: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    kept_raw: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def weights(self) -> dict[str, float]:
@@ -116,8 +120,9 @@ class Analysis:
     def site_labels(self, cell_scores: np.ndarray) -> np.ndarray:
         """Candidate sites (int32 labels on the full grid) of the cells scoring at least the site threshold.
 
-        Only the bounding window of the eligible cells is searched, so the cost follows
-        the land that can hold sites rather than the whole grid.
+        Buildable land is found block by block, skipping blocks without a suitable cell
+        (:func:`geo.sites.buildable_land`), so the cost follows the land that can hold
+        sites rather than the whole grid.
 
         Parameters
         ----------
@@ -129,34 +134,13 @@ class Analysis:
         numpy.ndarray
             int32 site labels on the full grid, 0 outside every site.
         """
-        if self.eligible.size == 0:
-            return np.zeros(self.grid.shape, dtype=np.int32)
-        window, local_index = self._eligible_window
-        height, width = window[0].stop - window[0].start, window[1].stop - window[1].start
-        suitable = np.zeros((height, width), dtype=bool)
-        with np.errstate(invalid="ignore"):
-            suitable.ravel()[local_index[cell_scores >= self.config.sites.min_cell_score]] = True
         rules = self.config.sites
-        found = find_sites(buildable_core(suitable, self.grid.resolution, rules.min_core_width_m), self.grid, rules)
+        suitable = np.zeros(self.grid.shape, dtype=bool)
+        with np.errstate(invalid="ignore"):
+            suitable.ravel()[self.eligible[cell_scores >= rules.min_cell_score]] = True
+        buildable = buildable_land(suitable, self.grid.resolution, rules.min_core_width_m)
         del suitable
-        labels = np.zeros(self.grid.shape, dtype=np.int32)  # allocated only now: the site search peaks first
-        labels[window] = found
-        return labels
-
-    @cached_property
-    def _eligible_window(self) -> tuple[tuple[slice, slice], np.ndarray]:
-        """The bounding window of the eligible cells, and their flat indices within it (int32)."""
-        grid_width, chunk = self.grid.width, 1 << 20
-        blocks = [self.eligible[i:i + chunk] for i in range(0, self.eligible.size, chunk)]
-        c0 = min(int((block % grid_width).min()) for block in blocks)
-        c1 = max(int((block % grid_width).max()) for block in blocks)
-        r0, r1 = int(self.eligible[0] // grid_width), int(self.eligible[-1] // grid_width)
-        width = c1 - c0 + 1
-        local = np.empty(self.eligible.size, dtype=np.int32)
-        for i, block in zip(range(0, self.eligible.size, chunk), blocks, strict=True):
-            rows, cols = np.divmod(block, grid_width)
-            local[i:i + chunk] = (rows - r0) * width + (cols - c0)
-        return (slice(r0, r1 + 1), slice(c0, c1 + 1)), local
+        return find_sites(buildable, self.grid, rules)
 
     def score_grid(self, cell_scores: np.ndarray) -> np.ndarray:
         """Cell scores spread onto the full grid (NaN where excluded).
@@ -202,8 +186,12 @@ def timed_step(name: str, timings: dict[str, float], on_step: StepCallback | Non
     log.info("%s took %.2f s", name, timings[name])
 
 
-def prepare(config: Config, store: LayerStore, *, on_step: StepCallback | None = None) -> Analysis:
+def prepare(config: Config, store: LayerStore, *, on_step: StepCallback | None = None,
+            places: gpd.GeoDataFrame | None = None) -> Analysis:
     """Load the layers a configuration needs and compute exclusions and criteria on the grid.
+
+    Criteria are computed only where they are needed: on the eligible cells, and on the
+    cells of ``places``.
 
     Parameters
     ----------
@@ -213,6 +201,9 @@ def prepare(config: Config, store: LayerStore, *, on_step: StepCallback | None =
         The layer store to read from.
     on_step
         Called with the name of each step (loading layers, exclusions, each criterion) as it starts.
+    places
+        Points or polygons (any CRS) whose cells keep their raw values even where excluded,
+        for :func:`geo.query.score_places`; None: none.
 
     Returns
     -------
@@ -247,22 +238,33 @@ def prepare(config: Config, store: LayerStore, *, on_step: StepCallback | None =
             config, study_area, layers, grid,
             ownership_coverage=coverage, elevation_path=elevation, skipped=skipped, rasters=rasters,
         )
+    eligible = np.flatnonzero(exclusions.eligible)
+    kept = np.empty(0, dtype=np.int64)
+    if places is not None and len(places):
+        kept = np.setdiff1d(np.concatenate([cells_of(g, grid) for g in places.to_crs(grid.crs).geometry]), eligible)
+    wanted = eligible if kept.size == 0 else np.union1d(eligible, kept)
+    is_kept = np.isin(wanted, kept, assume_unique=True)
+    rasters.restrict(wanted)
     raw: dict[str, np.ndarray] = {}
+    kept_raw: dict[str, np.ndarray] = {}
     for criterion in criteria:
         with step(f"criterion {criterion.name}"):
-            values = criterion_raw(criterion, layers, grid, elevation, rasters=rasters)
-            raw[criterion.name] = _blank_outside_coverage(values, criterion, provenance, grid)
+            values = criterion_raw(criterion, layers, grid, elevation, rasters=rasters, cells=wanted)
+            values = _blank_outside_coverage(values, criterion, provenance, grid, cells=wanted)
+            if kept.size:
+                values, kept_raw[criterion.name] = values[~is_kept], values[is_kept]
+            raw[criterion.name] = values
     log.info("rasters computed and reused: %s", rasters.computed)
     raster_counts = rasters.computed
     del rasters
     with step("sub-scores"):
-        eligible = np.flatnonzero(exclusions.eligible)
-        subscores = {c.name: _subscores(c, raw[c.name].ravel(), eligible) for c in criteria}
+        subscores = {c.name: _subscores(c, raw[c.name]) for c in criteria}
     return Analysis(
         config=config, grid=grid, exclusions=exclusions, criteria=criteria, raw=raw, layers=layers,
         provenance=provenance, eligible=eligible,
         subscores=subscores, skipped=skipped, warnings=_shared_sources(criteria, provenance), timings=timings,
         terrain=_terrain_note(config, criteria, exclusions, elevation), raster_counts=raster_counts,
+        kept_cells=kept, kept_raw=kept_raw,
     )
 
 
@@ -309,12 +311,22 @@ def _shared_sources(criteria: list[Criterion], provenance: Mapping[str, Provenan
     return warnings
 
 
-def _subscores(criterion: Criterion, raw_flat: np.ndarray, eligible: np.ndarray,
-               chunk: int = 1 << 20) -> np.ndarray:
-    """A criterion's sub-scores on the eligible cells (float16), computed chunk by chunk to stay in cache."""
-    out = np.empty(eligible.size, dtype=np.float16)
-    for start in range(0, eligible.size, chunk):
-        out[start:start + chunk] = criterion.value_function(raw_flat[eligible[start:start + chunk]])
+def _subscores(criterion: Criterion, raw_flat: np.ndarray, eligible: np.ndarray | None = None,
+               chunk: int = 1 << 16) -> np.ndarray:
+    """A criterion's sub-scores on the eligible cells (float16), computed chunk by chunk to stay in cache.
+
+    ``raw_flat`` is on the whole grid, or already on the eligible cells when ``eligible`` is None.
+    Float16 raw values are scored through a table of the value function at every float16
+    value: the same sub-scores, as value functions score each value on its own.
+    """
+    size = raw_flat.size if eligible is None else eligible.size
+    out = np.empty(size, dtype=np.float16)
+    table = None
+    if raw_flat.dtype == np.float16 and size > 1 << 16:
+        table = criterion.value_function(np.arange(1 << 16, dtype=np.uint16).view(np.float16)).astype(np.float16)
+    for start in range(0, size, chunk):
+        part = raw_flat[start:start + chunk] if eligible is None else raw_flat[eligible[start:start + chunk]]
+        out[start:start + chunk] = criterion.value_function(part) if table is None else table[part.view(np.uint16)]
     return out
 
 
@@ -402,12 +414,16 @@ def _coverage(record: Provenance | None) -> gpd.GeoSeries | None:
 
 
 def _blank_outside_coverage(raw: np.ndarray, criterion: Criterion, provenance: Mapping[str, Provenance],
-                            grid: Grid) -> np.ndarray:
-    """Raw values set to NaN where a criterion's only layer says it has no data (a copy if ``raw`` is shared)."""
+                            grid: Grid, *, cells: np.ndarray | None = None) -> np.ndarray:
+    """Raw values set to NaN where a criterion's only layer says it has no data (a copy if ``raw`` is shared).
+
+    ``raw`` is on the whole grid, or at ``cells`` (flat indices) when they are given.
+    """
     if len(criterion.layers) != 1:
         return raw
     coverage = _coverage(provenance.get(criterion.layers[0]))
     if coverage is not None:
+        covered = rasterize_mask(gpd.GeoDataFrame(geometry=coverage), grid)
         raw = raw if raw.flags.writeable else raw.copy()
-        raw[~rasterize_mask(gpd.GeoDataFrame(geometry=coverage), grid)] = np.nan
+        raw[~(covered if cells is None else covered.ravel()[cells])] = np.nan
     return raw

@@ -50,7 +50,7 @@ def select_features(rule: Criterion | Exclusion, layer: str, frame: gpd.GeoDataF
 
 def criterion_raw(
     criterion: Criterion, layers: Mapping[str, gpd.GeoDataFrame], grid: Grid,
-    elevation_path: Path | None = None, *, rasters: RunRasters | None = None,
+    elevation_path: Path | None = None, *, rasters: RunRasters | None = None, cells: np.ndarray | None = None,
 ) -> np.ndarray:
     """The raw value of ``criterion`` on every cell, as float16, or float32 for people and MW (NaN where unknown).
 
@@ -67,11 +67,14 @@ def criterion_raw(
     rasters
         The run's shared rasters: a distance or terrain raster another rule already made is
         taken from there (read-only) instead of being computed again. None: compute afresh.
+    cells
+        Flat indices of the only cells wanted (``rasters``, when given, must be restricted to
+        them: :meth:`RunRasters.restrict`); None: every cell.
 
     Returns
     -------
     numpy.ndarray
-        The raw values on ``grid``; read-only when it came from ``rasters``.
+        The raw values on ``grid``, or one per cell of ``cells``; read-only when it came from ``rasters``.
 
     Notes
     -----
@@ -79,7 +82,9 @@ def criterion_raw(
     transform of the rasterized features and capped at ``criterion.cap_km``.
     """
     if rasters is None or rasters.grid != grid:
-        rasters = RunRasters(grid, elevation_path, shared=False)
+        rasters = RunRasters(grid, elevation_path, shared=False, cells=cells)
+    if rasters.cells is not cells:
+        raise ValueError("criterion_raw: the shared rasters are restricted to other cells than those asked for")
     if criterion.measure in ("slope", "height_above_basin"):
         if elevation_path is None:
             raise ValueError(f"criterion {criterion.name!r} needs the elevation layer")
@@ -88,12 +93,13 @@ def criterion_raw(
         return rasters.height_above_basin_m(criterion.radius_km)
     if criterion.measure == "people_within":
         return labour_pool(layers["county_stats"], grid, radius_km=criterion.radius_km, urban=layers.get("urban"),
-                           places=layers.get("places")).people_within
+                           places=layers.get("places"), cells=cells).people_within
     if criterion.measure == "capacity_within":
-        return capacity_within(layers["power_plants"], grid, radius_km=criterion.radius_km).capacity_mw
+        return capacity_within(layers["power_plants"], grid, radius_km=criterion.radius_km, cells=cells).capacity_mw
     if criterion.measure == "substation_lines":
         counts = substation_line_count(layers["substations"], layers["transmission"], grid,
-                                       min_voltage_kv=criterion.min_voltage_kv or 0.0, within_km=criterion.radius_km)
+                                       min_voltage_kv=criterion.min_voltage_kv or 0.0, within_km=criterion.radius_km,
+                                       cells=cells)
         return counts.astype(np.float16)  # whole numbers of lines: exact in float16, at half the memory
     if criterion.measure == "attribute":
         if criterion.attribute is None:
@@ -102,7 +108,7 @@ def criterion_raw(
         for name in criterion.layers[1:]:
             burned = rasterize_values(layers[name], criterion.attribute, grid)
             np.copyto(raw, burned, where=~np.isnan(burned))
-        return raw.astype(np.float16)
+        return (raw if cells is None else raw.ravel()[cells]).astype(np.float16)
     frames = [select_features(criterion, name, layers[name]) for name in criterion.layers if name in layers]
     if not any(len(frame) for frame in frames):
         log.warning("criterion %s: no feature passes its filters; every cell is %g km away",

@@ -180,15 +180,18 @@ def build_exclusions(
         if config.land.federal_only and config.land.unknown_ownership == "exclude":
             _mark(bits, ~covered, causes.index(OWNERSHIP_UNKNOWN))
         agency = _agency_raster(land, grid)
+        # the agency causes of each agency code, set in one look-up rather than one pass per cause
+        by_agency = np.zeros(len(AGENCY_CODES), dtype=bits.dtype)
         for cause, code in AGENCY_CAUSES.items():
             if code not in allowed:
-                _mark(bits, agency == AGENCY_CODES.index(code), causes.index(cause))
+                by_agency[AGENCY_CODES.index(code)] |= 1 << causes.index(cause)
         if config.land.federal_only:
-            federal = _agency_in(agency, FEDERAL_AGENCIES)
-            _mark(bits, covered & ~federal & (agency != AGENCY_CODES.index("TRIBAL")), causes.index(NOT_FEDERAL))
             named = set(AGENCY_CAUSES.values())
-            others = [a for a in FEDERAL_AGENCIES if a not in allowed and a not in named]
-            _mark(bits, _agency_in(agency, others), causes.index(AGENCY_NOT_ALLOWED))
+            for code in (a for a in FEDERAL_AGENCIES if a not in allowed and a not in named):
+                by_agency[AGENCY_CODES.index(code)] |= 1 << causes.index(AGENCY_NOT_ALLOWED)
+            not_federal = ~_agency_in(np.arange(len(AGENCY_CODES)), [*FEDERAL_AGENCIES, "TRIBAL"])
+            _mark(bits, covered & not_federal[agency], causes.index(NOT_FEDERAL))
+        np.bitwise_or(bits, by_agency[agency], out=bits)
     if "tribal_land" in layers:
         _mark(bits, rasterize_mask(layers["tribal_land"], grid), causes.index(TRIBAL_LAND))
     else:

@@ -56,6 +56,7 @@ class PlantCapacity:
 
 def capacity_within(
     plants: gpd.GeoDataFrame, grid: Grid, *, radius_km: float = 50.0, coarse_m: float = 1000.0,
+    cells: np.ndarray | None = None,
 ) -> PlantCapacity:
     """Total ``capacity_mw`` of the power plants within ``radius_km`` of every cell of ``grid``.
 
@@ -69,12 +70,14 @@ def capacity_within(
         Reach (km) from a cell centre to a plant.
     coarse_m
         Cell size (m) of the grid the sums are taken on before they are copied onto ``grid``.
+    cells
+        Flat indices of the only cells wanted; None: every cell.
 
     Returns
     -------
     PlantCapacity
-        MW within reach (float32 on ``grid``), and the names of the plants whose capacity is
-        missing or zero: they add nothing, and a warning names them.
+        MW within reach (float32 on ``grid``, or one per cell of ``cells``), and the names of
+        the plants whose capacity is missing or zero: they add nothing, and a warning names them.
 
     Raises
     ------
@@ -99,12 +102,12 @@ def capacity_within(
     coarse = Grid.covering(grid.bounds, coarse_m)
     totals = np.zeros(coarse.height * coarse.width, dtype=np.float64)
     if usable.any():
-        cells = cKDTree(np.column_stack(_all_cell_centres(coarse)))
-        reached = cells.query_ball_point(_xy(plants[usable]), r=radius_km * 1000.0, return_sorted=False,
+        centres = cKDTree(np.column_stack(_all_cell_centres(coarse)))
+        reached = centres.query_ball_point(_xy(plants[usable]), r=radius_km * 1000.0, return_sorted=False,
                                          workers=os.cpu_count() or 1)
         counts = [len(r) for r in reached]
         np.add.at(totals, np.concatenate(reached).astype(np.int64), np.repeat(capacity[usable], counts))
-    return PlantCapacity(_nearest_onto(totals.reshape(coarse.shape), coarse, grid), skipped)
+    return PlantCapacity(_nearest_onto(totals.reshape(coarse.shape), coarse, grid, cells), skipped)
 
 
 def lines_at_substations(
@@ -139,7 +142,7 @@ def lines_at_substations(
 
 def substation_line_count(
     substations: gpd.GeoDataFrame, lines: gpd.GeoDataFrame, grid: Grid, *, min_voltage_kv: float,
-    within_km: float = 3.0, coarse_m: float = 1000.0,
+    within_km: float = 3.0, coarse_m: float = 1000.0, cells: np.ndarray | None = None,
 ) -> np.ndarray:
     """For every cell, :func:`lines_at_substations` of the substation nearest to it.
 
@@ -152,10 +155,13 @@ def substation_line_count(
     coarse_m
         Cell size (m) of the grid the nearest substation is found on.
 
+    cells
+        Flat indices of the only cells wanted; None: every cell.
+
     Returns
     -------
     numpy.ndarray
-        float32 on ``grid``; NaN everywhere when there is no substation.
+        float32 on ``grid`` (or one per cell of ``cells``); NaN everywhere when there is no substation.
 
     Notes
     -----
@@ -164,12 +170,12 @@ def substation_line_count(
     """
     if len(substations) == 0:
         log.warning("no substation: the line count is unknown on every cell")
-        return np.full(grid.shape, np.nan, dtype=np.float32)
+        return np.full(grid.shape if cells is None else cells.shape, np.nan, dtype=np.float32)
     counts = lines_at_substations(substations, lines, min_voltage_kv=min_voltage_kv, within_km=within_km)
     coarse = Grid.covering(grid.bounds, coarse_m)
     _, nearest = cKDTree(_xy(substations)).query(np.column_stack(_all_cell_centres(coarse)),
                                                   workers=os.cpu_count() or 1)
-    return _nearest_onto(counts[nearest].reshape(coarse.shape), coarse, grid)
+    return _nearest_onto(counts[nearest].reshape(coarse.shape), coarse, grid, cells)
 
 
 def _names(frame: gpd.GeoDataFrame) -> np.ndarray:
@@ -191,11 +197,15 @@ def _all_cell_centres(grid: Grid) -> tuple[np.ndarray, np.ndarray]:
     return grid.cell_centres(rows, cols)
 
 
-def _nearest_onto(values: np.ndarray, coarse: Grid, grid: Grid) -> np.ndarray:
-    """``values`` on ``coarse`` copied onto ``grid`` (float32): each cell takes the coarse cell its centre is in."""
+def _nearest_onto(values: np.ndarray, coarse: Grid, grid: Grid, cells: np.ndarray | None = None) -> np.ndarray:
+    """``values`` on ``coarse`` copied onto ``grid`` (float32), or onto its ``cells`` only: each cell takes the
+    coarse cell its centre is in."""
     xs, _ = grid.cell_centres(np.zeros(grid.width), np.arange(grid.width))
     _, ys = grid.cell_centres(np.arange(grid.height), np.zeros(grid.height))
     rows, _, _ = coarse.cell_of(np.full(grid.height, xs[0]), ys)
     _, cols, _ = coarse.cell_of(xs, np.full(grid.width, ys[0]))
     rows, cols = np.clip(rows, 0, coarse.height - 1), np.clip(cols, 0, coarse.width - 1)
-    return values.astype(np.float32)[np.ix_(rows, cols)]
+    if cells is None:
+        return values.astype(np.float32)[np.ix_(rows, cols)]
+    cell_rows, cell_cols = np.divmod(cells, grid.width)
+    return values.astype(np.float32)[rows[cell_rows], cols[cell_cols]]

@@ -33,7 +33,7 @@ class PopulationSurface:
 
 @dataclass(frozen=True)
 class LabourPool:
-    """People within commuting distance of every cell (float32) and the counties left out."""
+    """People within commuting distance of every cell (float32; or of the cells asked for) and the counties left out."""
 
     people_within: np.ndarray
     counties_without_population: list[str]
@@ -120,6 +120,7 @@ def people_within(people: np.ndarray, grid: Grid, radius_km: float) -> np.ndarra
 def labour_pool(
     counties: gpd.GeoDataFrame, grid: Grid, *, radius_km: float = 60.0, urban: gpd.GeoDataFrame | None = None,
     places: gpd.GeoDataFrame | None = None, coarse_m: float = 2000.0, place_radius_km: float = 3.0,
+    cells: np.ndarray | None = None,
 ) -> LabourPool:
     """People living within ``radius_km`` of every cell of ``grid``.
 
@@ -133,11 +134,14 @@ def labour_pool(
         Commuting radius (km).
     coarse_m
         Cell size (m) of the grid the population is spread and summed on.
+    cells
+        Flat indices of the only cells wanted; None: every cell.
 
     Returns
     -------
     LabourPool
-        People within reach (float32 on ``grid``) and the counties left out as unknown.
+        People within reach (float32 on ``grid``, or one per cell of ``cells``) and the counties
+        left out as unknown.
 
     Notes
     -----
@@ -146,7 +150,8 @@ def labour_pool(
     """
     within, coarse, unknown = coarse_labour_pool(counties, grid, radius_km=radius_km, urban=urban, places=places,
                                                  coarse_m=coarse_m, place_radius_km=place_radius_km)
-    out = resample_aligned(within, grid, Resampling.bilinear, src_transform=coarse.transform, src_crs=coarse.crs)
+    out = resample_aligned(within, grid, Resampling.bilinear, src_transform=coarse.transform, src_crs=coarse.crs,
+                           cells=cells)
     return LabourPool(out, unknown)
 
 

@@ -22,7 +22,7 @@ import rasterio
 from geo.aggregate import aggregate
 from geo.analysis import Analysis
 from geo.errors import FetchError, InputError
-from geo.grid import rasterize_mask
+from geo.grid import cells_of
 from geo.outputs import EXCLUSIONS_TIF, SCORE_NODATA, SCORE_SCALE, SCORES_TIF
 from geo.sources.files import read_vector
 from geo.types import STORE_CRS
@@ -145,7 +145,9 @@ def score_places(analysis: Analysis, places: gpd.GeoDataFrame) -> pd.DataFrame:
     Parameters
     ----------
     analysis
-        The prepared analysis: grid, raw values, criteria and exclusions.
+        The prepared analysis: grid, raw values, criteria and exclusions. Raw values are
+        kept only on eligible cells and on the places it was prepared for, so prepare it
+        with ``places`` (:func:`geo.analysis.prepare`) to score places on excluded land.
     places
         Points or polygons in any CRS.
 
@@ -154,13 +156,18 @@ def score_places(analysis: Analysis, places: gpd.GeoDataFrame) -> pd.DataFrame:
     pandas.DataFrame
         The places' attributes, then ``row`` (1-based), ``score``, ``excluded``,
         ``excluded_share``, ``exclusions`` and ``<criterion>_value`` / ``_score`` columns.
+
+    Raises
+    ------
+    KeyError
+        A place covers an excluded cell whose raw values the analysis did not keep.
     """
     grid = analysis.grid
     projected = places.to_crs(grid.crs)
     rows: list[dict[str, Any]] = []
     weights = analysis.weights
     for i, geom in enumerate(projected.geometry):
-        cells = _cells_of(geom, analysis)
+        cells = cells_of(geom, grid)
         record: dict[str, Any] = {"row": i + 1}
         if cells.size == 0:
             record.update(score=np.nan, excluded=True, exclusions="outside the analysis grid", excluded_share=1.0)
@@ -168,7 +175,7 @@ def score_places(analysis: Analysis, places: gpd.GeoDataFrame) -> pd.DataFrame:
             continue
         subscores: dict[str, float] = {}
         for criterion in analysis.criteria:
-            raw = analysis.raw[criterion.name].ravel()[cells].astype(np.float32)
+            raw = raw_at(analysis, criterion.name, cells)
             sub = criterion.value_function(raw)
             record[f"{criterion.name}_value"] = _nanmean(raw)
             subscores[criterion.name] = _nanmean(sub)
@@ -190,18 +197,40 @@ def score_places(analysis: Analysis, places: gpd.GeoDataFrame) -> pd.DataFrame:
     return out[keep + front + [c for c in table.columns if c not in front]]
 
 
-def _cells_of(geom: Any, analysis: Analysis) -> np.ndarray:
-    grid = analysis.grid
-    if geom.geom_type.endswith("Polygon"):
-        mask = rasterize_mask(gpd.GeoDataFrame(geometry=[geom], crs=grid.crs), grid)
-        cells = np.flatnonzero(mask)
-        if cells.size:
-            return cells
-        geom = geom.representative_point()
-    elif geom.geom_type != "Point":
-        geom = geom.representative_point()
-    row, col, inside = grid.cell_of(np.array([geom.x]), np.array([geom.y]))
-    return np.array([row[0] * grid.width + col[0]]) if inside[0] else np.array([], dtype=np.int64)
+def raw_at(analysis: Analysis, name: str, cells: np.ndarray) -> np.ndarray:
+    """A criterion's raw values at cells that are eligible, or kept for the places the analysis was prepared for.
+
+    Parameters
+    ----------
+    analysis
+        The prepared analysis.
+    name
+        An active criterion.
+    cells
+        Flat indices into the grid.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 raw values, one per cell (NaN where unknown).
+
+    Raises
+    ------
+    KeyError
+        A cell is neither eligible nor kept: pass its place to :func:`geo.analysis.prepare` as ``places``.
+    """
+    out = np.full(cells.shape, np.nan, dtype=np.float32)
+    found = np.zeros(cells.shape, dtype=bool)
+    for held, values in ((analysis.eligible, analysis.raw[name]), (analysis.kept_cells, analysis.kept_raw.get(name))):
+        if held.size == 0 or values is None:
+            continue
+        at = np.minimum(np.searchsorted(held, cells), held.size - 1)
+        hit = held[at] == cells
+        out[hit], found[hit] = values[at[hit]], True
+    if not found.all():
+        raise KeyError(f"raw values of {name!r} are kept only on eligible cells and the places given to "
+                       f"prepare(places=...); cell {int(cells[~found][0])} is neither")
+    return out
 
 
 def _nanmean(values: np.ndarray) -> float:

@@ -57,17 +57,21 @@ class RunRasters:
     shared
         Hand arrays out read-only, as they may stand for several rules (default). False for a
         one-off use whose caller owns, and may change, what it gets.
+    cells
+        Flat indices of the only cells wanted (see :meth:`restrict`); None: every cell.
 
     Notes
     -----
     Arrays are returned read-only because one array may stand for several criteria and
     exclusions; a caller that must change one copies it first. The cache keeps a reference
-    to every raster it made, so drop it when the run's rasters are done.
+    to every raster it made, so drop it when the run's rasters are done. Once restricted to
+    some cells, it keeps and hands out only the values at those cells (1-D).
     """
 
     grid: Grid
     elevation_path: Path | None = None
     shared: bool = True
+    cells: np.ndarray | None = None
     computed: dict[str, int] = field(default_factory=dict)
     _rasters: dict[Hashable, np.ndarray] = field(default_factory=dict, repr=False)
     _distances: dict[frozenset[str], tuple[float, np.ndarray]] = field(default_factory=dict, repr=False)
@@ -85,8 +89,8 @@ class RunRasters:
         Returns
         -------
         numpy.ndarray
-            Read-only float16 on the grid. A request for a set already measured with a cap
-            at least as large is answered from the stored raster.
+            Read-only float16 on the grid (at :attr:`cells` when restricted). A request for a
+            set already measured with a cap at least as large is answered from the stored raster.
         """
         shapes = frozenset(geometry_key(f) for f in frames if len(f))
         cap = np.inf if cap_km is None else float(cap_km)
@@ -95,7 +99,7 @@ class RunRasters:
             self._count("distance reused")
             return stored if stored_cap == cap else self._read_only(np.minimum(stored, np.float16(cap)))
         self._count("distance")
-        raster = self._read_only(distance_to_features_km(list(frames), self.grid, cap_km))
+        raster = self._read_only(distance_to_features_km(list(frames), self.grid, cap_km, cells=self.cells))
         self._distances[shapes] = (cap, raster)
         return raster
 
@@ -105,7 +109,8 @@ class RunRasters:
         Returns
         -------
         numpy.ndarray
-            Slope on the grid, computed on the first call and shared afterwards.
+            Slope on the grid (at :attr:`cells` when restricted), computed on the first call and
+            shared afterwards.
         """
         return self._once(("slope",), "slope", lambda: slope_degrees(self._elevation(), self.grid))
 
@@ -121,10 +126,26 @@ class RunRasters:
         Returns
         -------
         numpy.ndarray
-            Height on the grid, computed on the first call for this radius and shared afterwards.
+            Height on the grid (at :attr:`cells` when restricted), computed on the first call for
+            this radius and shared afterwards.
         """
         return self._once(("height_above_basin", float(radius_km)), "height above basin",
                           lambda: height_above_basin_m(self._elevation(), self.grid, radius_km))
+
+    def restrict(self, cells: np.ndarray) -> None:
+        """Keep, and hand out from now on, only the values at ``cells``: the run needs no others.
+
+        Parameters
+        ----------
+        cells
+            Flat indices into the grid, e.g. the eligible cells once the exclusions are known.
+        """
+        if self.cells is not None:
+            raise ValueError("the rasters are already restricted to some cells")
+        self.cells = cells
+        self._rasters = {key: self._read_only(values.ravel()[cells]) for key, values in self._rasters.items()}
+        self._distances = {key: (cap, self._read_only(values.ravel()[cells]))
+                           for key, (cap, values) in self._distances.items()}
 
     def _once(self, key: Hashable, what: str, compute: Callable[[], np.ndarray]) -> np.ndarray:
         stored = self._rasters.get(key)
@@ -132,7 +153,8 @@ class RunRasters:
             self._count(f"{what} reused")
             return stored
         self._count(what)
-        stored = self._rasters[key] = self._read_only(compute())
+        values = compute()
+        stored = self._rasters[key] = self._read_only(values if self.cells is None else values.ravel()[self.cells])
         return stored
 
     def _elevation(self) -> Path:

@@ -126,6 +126,46 @@ def buildable_core(suitable: np.ndarray, resolution_m: float, min_core_width_m: 
     return near_core & suitable
 
 
+def buildable_land(suitable: np.ndarray, resolution_m: float, min_core_width_m: float,
+                   block: int = 1024) -> np.ndarray:
+    """:func:`buildable_core` block by block, each block widened by the halo the rule needs.
+
+    A cell's verdict depends only on the land within the core width of it, so each block
+    computed on itself plus a halo of that width (and one cell) gets the very cells the
+    whole array would; blocks without a suitable cell are skipped, and no temporary is
+    larger than a widened block.
+
+    Parameters
+    ----------
+    suitable
+        Boolean array of suitable cells.
+    resolution_m
+        Cell size in metres.
+    min_core_width_m
+        The width of the narrowest land a park can use.
+    block
+        Edge (cells) of the blocks.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean array of the buildable cells, as :func:`buildable_core` gives it.
+    """
+    depth = 2 * math.ceil(min_core_width_m / 2 / resolution_m) + 2
+    out = np.zeros(suitable.shape, dtype=bool)
+    height, width = suitable.shape
+    for top in range(0, height, block):
+        for left in range(0, width, block):
+            inner = (slice(top, min(top + block, height)), slice(left, min(left + block, width)))
+            if not suitable[inner].any():
+                continue
+            r0, c0 = max(top - depth, 0), max(left - depth, 0)
+            widened = suitable[r0:min(top + block + depth, height), c0:min(left + block + depth, width)]
+            core = buildable_core(np.ascontiguousarray(widened), resolution_m, min_core_width_m)
+            out[inner] = core[top - r0:top - r0 + block, left - c0:left - c0 + block]
+    return out
+
+
 def compactness(polygons: gpd.GeoSeries) -> np.ndarray:
     """Polsby-Popper compactness, 4 pi area / perimeter squared.
 

@@ -116,7 +116,7 @@ def describe_sites(analysis: Analysis, labels: np.ndarray, cell_scores: np.ndarr
     weights = analysis.weights
     for criterion in analysis.criteria:
         sub = label_stats(site_of, analysis.subscores[criterion.name][in_site], count)
-        table[f"{criterion.name}_value"] = label_stats(site_of, analysis.raw[criterion.name].ravel()[cells], count)
+        table[f"{criterion.name}_value"] = label_stats(site_of, analysis.raw[criterion.name][in_site], count)
         table[f"{criterion.name}_score"] = sub
         table[f"{criterion.name}_contribution"] = weights[criterion.name] * sub
     return site_table(analysis, table, site_polygons(labels, grid, count), x, y)

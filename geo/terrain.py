@@ -88,5 +88,5 @@ def height_above_basin_m(elevation_path: Path, grid: Grid, radius_km: float) -> 
     disk = (yy**2 + xx**2) <= (radius_km * 1000 / cell) ** 2 + 1e-9
     floor = ndimage.minimum_filter(np.where(np.isnan(elevation), np.inf, elevation), footprint=disk, mode="nearest")
     height = np.where(np.isfinite(floor), elevation - floor, np.nan).astype(np.float32)
-    out = resample_aligned(height, grid, Resampling.bilinear, src_transform=work.transform, src_crs=work.crs)
-    return out.astype(np.float16)
+    return resample_aligned(height, grid, Resampling.bilinear, src_transform=work.transform, src_crs=work.crs,
+                            dtype=np.float16)

@@ -267,7 +267,7 @@ def validate(places: gpd.GeoDataFrame | str | Path, label_column: str, config: C
         raise InputError(f"{where}: no column {label_column!r}; columns are {list(frame.columns)}")
     labels = parse_labels(frame[label_column], label_column, where)
     config, layer_store = resolve(config, store)
-    analysis = prepare(config, layer_store)
+    analysis = prepare(config, layer_store, places=frame)
     scored = score_places(analysis, frame)
     outside = scored["score"].isna().to_numpy()
     if outside.any():

@@ -45,3 +45,16 @@ def test_bounded_and_monotone(pairs: list[tuple[float, float]], bump: float, w: 
     assert ((base >= 0) & (base <= 1)).all()
     better = aggregate({"a": np.minimum(a + bump, 1), "b": b}, weights, method)
     assert (better >= base - 1e-6).all()
+
+
+@pytest.mark.parametrize("method", ["weighted_sum", "weighted_product"])
+def test_float16_sub_scores_are_combined_through_tables_with_the_same_result(method) -> None:
+    rng = np.random.default_rng(0)
+    every = np.arange(1 << 16, dtype=np.uint16).view(np.float16)   # NaN, infinities and negatives too
+    subscores = {name: np.concatenate([rng.permutation(every), rng.random(50_000).astype(np.float16)])
+                 for name in ("a", "b", "c")}
+    subscores["b"][::3] = np.float16(0.0)
+    weights = {"a": 0.5, "b": 0.3, "c": 0.2}
+    by_table = aggregate(subscores, weights, method)
+    direct = aggregate({k: v.astype(np.float32) for k, v in subscores.items()}, weights, method)
+    assert np.array_equal(by_table, direct, equal_nan=True)

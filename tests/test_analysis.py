@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import geopandas as gpd
 import numpy as np
 import pytest
 from conftest import TINY_X0, TINY_Y0
@@ -9,6 +10,7 @@ from conftest import TINY_X0, TINY_Y0
 from geo.analysis import prepare
 from geo.config import load_config
 from geo.errors import LayerNotFoundError
+from geo.query import raw_at
 from geo.store import LayerStore
 
 
@@ -23,6 +25,18 @@ def cell(analysis, x_km: float, y_km: float) -> int:
     rows, cols, inside = analysis.grid.cell_of(np.array([TINY_X0 + x_km * 1000]), np.array([TINY_Y0 + y_km * 1000]))
     assert inside[0]
     return int(rows[0] * analysis.grid.width + cols[0])
+
+
+def raw(analysis, name: str, x_km: float, y_km: float) -> float:
+    """A criterion's raw value at a cell (eligible, or kept for the places ``prepare`` was given)."""
+    return float(raw_at(analysis, name, np.array([cell(analysis, x_km, y_km)]))[0])
+
+
+def places_at(*xy_km: tuple[float, float]) -> gpd.GeoDataFrame:
+    """Points at the given kilometres of the tiny region, to keep their raw values."""
+    x, y = zip(*xy_km, strict=True)
+    return gpd.GeoDataFrame(geometry=gpd.points_from_xy(TINY_X0 + np.array(x) * 1000, TINY_Y0 + np.array(y) * 1000),
+                            crs="EPSG:5070")
 
 
 def causes(analysis, x_km: float, y_km: float) -> list[str]:
@@ -46,19 +60,31 @@ def test_unknown_ownership_can_be_included(tiny_store: LayerStore) -> None:
 
 
 def test_distance_criteria_are_real_km(tiny_store: LayerStore) -> None:
+    analysis = prepare(tiny_config(), tiny_store, places=places_at((18.5, 8.5)))
+    assert raw(analysis, "transmission", 0.5, 8.5) == pytest.approx(8.0, abs=0.02)
+    assert raw(analysis, "fiber", 0.5, 8.5) == pytest.approx(8.0, abs=0.02)
+    assert raw(analysis, "water_stress", 0.5, 8.5) == pytest.approx(2.0)
+    # the 138 kV line does not count for the default 230 kV minimum (on private land: kept as a place)
+    assert "not_federal" in causes(analysis, 18.5, 8.5)
+    assert raw(analysis, "transmission", 18.5, 8.5) == pytest.approx(10.0, abs=0.02)
+
+
+def test_raw_values_are_kept_on_eligible_cells_and_places_only(tiny_store: LayerStore) -> None:
     analysis = prepare(tiny_config(), tiny_store)
-    at = cell(analysis, 0.5, 8.5)
-    assert float(analysis.raw["transmission"].ravel()[at]) == pytest.approx(8.0, abs=0.02)
-    assert float(analysis.raw["fiber"].ravel()[at]) == pytest.approx(8.0, abs=0.02)
-    assert float(analysis.raw["water_stress"].ravel()[at]) == pytest.approx(2.0)
-    # the 138 kV line does not count for the default 230 kV minimum
-    east = cell(analysis, 18.5, 8.5)
-    assert float(analysis.raw["transmission"].ravel()[east]) == pytest.approx(10.0, abs=0.02)
+    assert all(values.shape == analysis.eligible.shape for values in analysis.raw.values())
+    with pytest.raises(KeyError, match="neither"):
+        raw(analysis, "transmission", 18.5, 8.5)
+    kept = prepare(tiny_config(), tiny_store, places=places_at((18.5, 8.5), (0.5, 8.5)))
+    assert kept.kept_cells.tolist() == [cell(analysis, 18.5, 8.5)]   # the eligible place needs no copy
+    for name, values in analysis.raw.items():
+        assert np.array_equal(values, kept.raw[name], equal_nan=True)
+        assert np.array_equal(analysis.subscores[name], kept.subscores[name], equal_nan=True)
 
 
 def test_voltage_filter_follows_configuration(tiny_store: LayerStore) -> None:
-    analysis = prepare(tiny_config(criteria={"transmission": {"min_voltage_kv": 115}}), tiny_store)
-    assert float(analysis.raw["transmission"].ravel()[cell(analysis, 18.5, 8.5)]) == pytest.approx(0.0, abs=0.02)
+    analysis = prepare(tiny_config(criteria={"transmission": {"min_voltage_kv": 115}}), tiny_store,
+                       places=places_at((18.5, 8.5)))
+    assert raw(analysis, "transmission", 18.5, 8.5) == pytest.approx(0.0, abs=0.02)
 
 
 def test_optional_layers_missing_are_reported_not_fatal(tiny_store: LayerStore) -> None:
@@ -117,9 +143,9 @@ def test_each_distinct_raster_is_computed_once_per_run(tiny_store: LayerStore, m
     calls: list[int] = []
     real = rastercache.distance_to_features_km
 
-    def counting(frames, grid, cap_km=None):
+    def counting(frames, grid, cap_km=None, **kwargs):
         calls.append(len(frames))
-        return real(frames, grid, cap_km)
+        return real(frames, grid, cap_km, **kwargs)
 
     monkeypatch.setattr(rastercache, "distance_to_features_km", counting)
     # the same route stored again as a second layer, and measured by a second criterion with a smaller cap
@@ -136,7 +162,7 @@ def test_each_distinct_raster_is_computed_once_per_run(tiny_store: LayerStore, m
     fiber, rail = analysis.raw["fiber"], analysis.raw["rail_route"]
     assert np.array_equal(np.minimum(fiber, np.float16(100)), rail)
     assert np.array_equal(analysis.raw["highway_rail"], rail)
-    assert float(rail.ravel()[cell(analysis, 0.5, 8.5)]) == pytest.approx(8.0, abs=0.02)
+    assert raw(analysis, "rail_route", 0.5, 8.5) == pytest.approx(8.0, abs=0.02)
 
 
 def test_slope_and_basin_height_are_shared_by_criteria_and_exclusions(demo_store: LayerStore, monkeypatch) -> None:
@@ -167,4 +193,16 @@ def test_slope_and_basin_height_are_shared_by_criteria_and_exclusions(demo_store
     assert counts == {"slope": 1, "height": 1}
     assert analysis.raster_counts["slope reused"] == 1 and analysis.raster_counts["height above basin reused"] == 1
     steep = analysis.exclusions.bits & (1 << analysis.exclusions.causes.index("steep_slope")) > 0
-    assert np.array_equal(steep, analysis.raw["slope"] > 10)
+    assert steep.any() and np.nanmax(analysis.raw["slope"]) <= 10   # the slope the exclusion took
+
+
+def test_float16_raw_values_are_scored_through_a_table_with_the_same_result() -> None:
+    from geo.analysis import _subscores
+
+    every_float16 = np.arange(1 << 16, dtype=np.uint16).view(np.float16)
+    raw = np.concatenate([every_float16, np.linspace(-5, 300, 100_000).astype(np.float16)])
+    for criterion in load_config().criteria:
+        direct = criterion.value_function(raw).astype(np.float16)
+        assert np.array_equal(_subscores(criterion, raw), direct, equal_nan=True), criterion.name
+        assert np.array_equal(_subscores(criterion, raw[::-1], np.arange(raw.size)[::-1].copy()), direct,
+                              equal_nan=True), criterion.name

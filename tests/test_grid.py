@@ -77,3 +77,9 @@ def test_distance_to_features_matches_mask_path() -> None:
     assert np.array_equal(direct, distance_km(mask, grid, cap_km=1.0))
     assert float(direct.max()) == pytest.approx(1.0)
     assert (distance_to_features_km([lines.iloc[:0]], grid, cap_km=3.0) == 3.0).all()
+    # on some cells only: the same values, from the squared transform's root taken there
+    cells = np.flatnonzero(np.random.default_rng(0).random(grid.width * grid.height) < 0.3)
+    for cap in (1.0, 0.35, None):
+        whole = distance_to_features_km([lines, points], grid, cap_km=cap)
+        assert np.array_equal(distance_to_features_km([lines, points], grid, cap_km=cap, cells=cells),
+                              whole.ravel()[cells])

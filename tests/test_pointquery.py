@@ -12,9 +12,10 @@ from conftest import tiny_geometry
 from shapely.geometry import Point, box
 from test_analysis import tiny_config
 
-from geo.analysis import Analysis, prepare
+from geo.analysis import Analysis, _blank_outside_coverage, prepare
 from geo.api import resolve, score_points
 from geo.config import load_config
+from geo.criteria import criterion_raw
 from geo.placescores import score_places_from_layers
 from geo.pointquery import PointScorer
 from geo.query import score_places
@@ -81,15 +82,16 @@ def _cell_centres(analysis: Analysis, n: int, seed: int = 0) -> tuple[np.ndarray
     return rows, cols, gpd.GeoDataFrame(geometry=gpd.points_from_xy(x, y), crs=analysis.grid.crs).to_crs(4326)
 
 
-def _one_cell_change(analysis: Analysis, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+def _one_cell_change(analysis: Analysis, elevation: Path | None, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """Per cell, how much the raster score can change within one cell of it: the weighted range of each
     criterion's sub-score over its neighbours (over the coarse cell where a measure is taken on one)."""
     change = np.zeros(len(rows))
     for criterion in analysis.criteria:
+        full = criterion_raw(criterion, analysis.layers, analysis.grid, elevation)   # on every cell, as kept
+        full = _blank_outside_coverage(full, criterion, analysis.provenance, analysis.grid)
         reach = max(1, int(np.ceil(COARSE_CELL_M.get(criterion.measure, 0) / analysis.grid.resolution)))
         for i, (row, col) in enumerate(zip(rows, cols, strict=True)):
-            window = analysis.raw[criterion.name][max(row - reach, 0):row + reach + 1,
-                                                  max(col - reach, 0):col + reach + 1]
+            window = full[max(row - reach, 0):row + reach + 1, max(col - reach, 0):col + reach + 1]
             sub = criterion.value_function(window.astype(np.float32))
             if not np.isnan(sub).all():
                 change[i] += analysis.weights[criterion.name] * float(np.nanmax(sub) - np.nanmin(sub))
@@ -98,11 +100,12 @@ def _one_cell_change(analysis: Analysis, rows: np.ndarray, cols: np.ndarray) -> 
 
 def _agreement(store: LayerStore | None, resolution: float, n: int) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     config, layer_store = resolve(load_config(overrides={"resolution_m": resolution}), store)
-    analysis = prepare(config, layer_store)
-    rows, cols, points = _cell_centres(analysis, n)
+    rows, cols, points = _cell_centres(prepare(config, layer_store), n)
+    analysis = prepare(config, layer_store, places=points)
     fast = score_places_from_layers(PointScorer.load(config, layer_store), points)
     slow = score_places(analysis, points)
-    return fast, slow, {"analysis": analysis, "rows": rows, "cols": cols}
+    elevation = layer_store.data_path("elevation") if layer_store.has("elevation") else None
+    return fast, slow, {"analysis": analysis, "rows": rows, "cols": cols, "elevation": elevation}
 
 
 def _assert_within_one_cell(fast: pd.DataFrame, slow: pd.DataFrame, context: dict, *, exact_share: float,
@@ -124,7 +127,7 @@ def _assert_within_one_cell(fast: pd.DataFrame, slow: pd.DataFrame, context: dic
         # the grid burns a polygon by cell centre, so one narrower than a cell can vanish from the raster
         assert within.mean() >= (0.95 if polygons else 1.0), criterion.name
     both = (fast["status"] == "scored").to_numpy() & ~slow["excluded"].to_numpy()
-    change = _one_cell_change(analysis, context["rows"], context["cols"])
+    change = _one_cell_change(analysis, context["elevation"], context["rows"], context["cols"])
     gap = np.abs(fast["score"].to_numpy(float) - slow["score"].to_numpy(float))
     assert both.sum() > 50
     assert (gap[both] <= change[both] + 0.01).all(), np.max(gap[both] - change[both])

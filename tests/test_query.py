@@ -22,8 +22,8 @@ def places(*geoms) -> gpd.GeoDataFrame:
 
 
 def test_point_scores_match_the_grid_and_name_the_exclusion(tiny_store) -> None:
-    analysis = prepare(tiny_config(), tiny_store)
-    scored = score_places(analysis, places(Point(0.5, 8.5), Point(3.5, 3.5), Point(15.5, 10.5)))
+    points = places(Point(0.5, 8.5), Point(3.5, 3.5), Point(15.5, 10.5))
+    scored = score_places(prepare(tiny_config(), tiny_store, places=points), points)
     assert scored.loc[0, "transmission_value"] == pytest.approx(8.0, abs=0.02)
     assert not scored.loc[0, "excluded"] and scored.loc[0, "exclusions"] == ""
     assert scored.loc[1, "excluded"] and "protected" in scored.loc[1, "exclusions"]
@@ -33,8 +33,8 @@ def test_point_scores_match_the_grid_and_name_the_exclusion(tiny_store) -> None:
 
 
 def test_polygon_takes_mean_of_cells_and_share_excluded(tiny_store) -> None:
-    analysis = prepare(tiny_config(), tiny_store)
-    scored = score_places(analysis, places(box(8, 6, 12, 8)))   # half BLM, half private
+    parcel = places(box(8, 6, 12, 8))   # half BLM, half private
+    scored = score_places(prepare(tiny_config(), tiny_store, places=parcel), parcel)
     assert scored.loc[0, "excluded_share"] == pytest.approx(0.5)
     assert scored.loc[0, "transmission_value"] == pytest.approx(np.mean([0.0, 1.0, 2.0, 3.0]), abs=0.02)
 

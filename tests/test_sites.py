@@ -63,3 +63,17 @@ def test_label_stats() -> None:
 def test_rules_reject_max_below_twice_min() -> None:
     with pytest.raises(ValueError, match="at least twice"):
         SiteRules(min_area_acres=1000, max_area_acres=1500)
+
+
+@pytest.mark.parametrize(("resolution", "width", "block"), [(90, 1000, 97), (250, 1000, 64), (30, 600, 128)])
+def test_buildable_land_block_by_block_is_the_whole_array_rule(resolution: float, width: float, block: int) -> None:
+    from scipy import ndimage
+
+    from geo.sites import buildable_core, buildable_land
+
+    noise = ndimage.gaussian_filter(np.random.default_rng(0).random((600, 500)), 6)
+    suitable = noise > np.quantile(noise, 0.6)
+    suitable[:, :3] = suitable[-2:, :] = True   # suitable land along the edges, where the border counts
+    expected = buildable_core(suitable, resolution, width)
+    assert expected.any() and not expected.all()
+    assert np.array_equal(buildable_land(suitable, resolution, width, block=block), expected)

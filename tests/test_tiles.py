@@ -38,7 +38,9 @@ def _assert_tiles_match_memory(memory, inputs) -> list[np.ndarray]:
         eligible_cells.append(eligible)
         for criterion in inputs.criteria:
             mine = out[f"raw/{criterion.name}"]
-            theirs = memory.raw[criterion.name][tile]
+            theirs = np.full(inputs.grid.shape, np.nan, dtype=mine.dtype)  # in memory: on eligible cells only
+            theirs.ravel()[memory.eligible] = memory.raw[criterion.name]
+            theirs = theirs[tile]
             np.testing.assert_array_equal(mine[eligible], theirs[eligible], err_msg=criterion.name)
             assert np.isnan(mine[~eligible]).all(), criterion.name
     return eligible_cells
