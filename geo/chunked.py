@@ -252,9 +252,8 @@ def _write_tiles(inputs: TileInputs, exclusions: ExclusionMap, tile_size: int, z
 
 def _compute_and_store(inputs: TileInputs, tile: tuple[slice, slice], zarr_path: str) -> None:
     """One tile's rasters, written to their chunks of the Zarr store."""
-    group = zarr.open_group(zarr_path, mode="r+")
     for name, values in compute_tile(inputs, tile).items():
-        group[name][tile] = values
+        zarr.open_array(zarr_path, path=name, mode="r+")[tile] = values
 
 
 def _share(inputs: TileInputs) -> object:
