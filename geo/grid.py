@@ -136,8 +136,10 @@ def analysis_memory_bytes(cells: int, criteria: int) -> int:
     Returns
     -------
     int
-        Bytes; measured peaks were 0.75 GB for 21 M cells and 3.7 GB for 159 M cells
-        with nine criteria, which this estimate (1.2 and 4.7 GB) bounds from above.
+        Bytes, as if every cell were eligible (raw values and sub-scores are kept on
+        eligible cells only): with the eleven default criteria that apply on the real
+        files, the three states measured 0.84 GB at 250 m (21 M cells) and 3.2 GB at
+        90 m (159 M cells), which this estimate (1.2 and 5.4 GB) bounds from above.
     """
     return MEMORY_BASE_BYTES + cells * (MEMORY_BYTES_PER_CELL + MEMORY_BYTES_PER_CRITERION_CELL * criteria)
 
