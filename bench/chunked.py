@@ -4,7 +4,7 @@ Ingests the real public files (``../shared/data/raw`` or ``--raw DIR``) into a t
 store (or reuses ``--store``), then:
 
 * **per tile**: computes ``--sample-tiles`` tiles of the grid one after another in one
-  process (tiles spread over the states) and prints each one's time and the process's
+  process (tiles spread along the grid's diagonal) and prints each one's time and the process's
   peak memory, the figures ``docs/SCALE.md`` scales from;
 * **whole run**: ranks sites with every default criterion and exclusion the layers allow,
   on a local cluster of ``--workers`` processes, in a child process, and prints the wall
@@ -56,8 +56,10 @@ def per_tile(store_dir: str, resolution: float, tile_size: int, samples: int) ->
 
     config = load_config(overrides={"resolution_m": resolution})
     inputs, _ = tile_inputs(config, LayerStore(store_dir))
-    tiles = [t for row in tile_windows(inputs.grid, tile_size) for t in row]
-    chosen = tiles[len(tiles) // (2 * samples)::max(1, len(tiles) // samples)][:samples]
+    windows = tile_windows(inputs.grid, tile_size)
+    rows, cols = len(windows), len(windows[0])
+    # along the grid's diagonal, north-west to south-east: through Nevada, Utah and Arizona
+    chosen = [windows[(2 * i + 1) * rows // (2 * samples)][(2 * i + 1) * cols // (2 * samples)] for i in range(samples)]
     out = []
     for tile in chosen:
         with PeakMemory(psutil.Process().pid) as peak:
