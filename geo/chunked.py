@@ -55,7 +55,7 @@ from geo.tiles import TileInputs, compute_tile, raw_dtype, tile_windows
 log = logging.getLogger(__name__)
 
 #: Default tile edge in cells.
-DEFAULT_TILE_SIZE = 2048
+DEFAULT_TILE_SIZE = 4096
 #: Largest overview (cells) handed to the map, report and per-state summary.
 OVERVIEW_CELLS = 25_000_000
 

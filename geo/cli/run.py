@@ -58,7 +58,7 @@ def engine_options(func: F) -> F:
                      help="memory: the whole grid in memory; dask: in tiles on a Dask cluster; auto: dask when "
                           f"the in-memory estimate exceeds {cluster.MEMORY_SHARE:.0%} of available memory."),
         click.option("--tile-size", type=click.IntRange(min=1), default=None,
-                     help="Tile edge in cells for the dask engine (default 2048; larger than the grid: one tile)."),
+                     help="Tile edge in cells for the dask engine (default 4096; larger than the grid: one tile)."),
         click.option("--scheduler", envvar=cluster.SCHEDULER_ENV,
                      help=f"Address of an existing Dask scheduler (env {cluster.SCHEDULER_ENV}); "
                           "default: a local cluster."),
