@@ -186,6 +186,8 @@ def dask_client(scheduler: str | None = None, *, workers: int = 2, memory_limit:
     """
     from distributed import Client, LocalCluster
 
+    # the scheduler's own log only as verbose as this package's (its INFO lines only with -v)
+    logging.getLogger("distributed").setLevel(log.getEffectiveLevel())
     if scheduler:
         timeout = CONNECT_TIMEOUT_S if timeout_s is None else timeout_s
         try:
