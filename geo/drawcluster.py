@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from geo.errors import ConfigError
+from geo.ranker import Ranker
 
 if TYPE_CHECKING:
     from dask.distributed import Client
@@ -24,26 +25,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class SiteFollower(Protocol):
+class SiteFollower(Ranker, Protocol):
     """What a worker needs of :class:`geo.sitesearch.SiteFollower`: its analysis and its ranks."""
 
     analysis: Any
-    n_sites: int
 
-    def ranks(self, weights: dict[str, float]) -> tuple[np.ndarray, int]:
-        """Rank of each base site under ``weights``, and the number of sites found.
-
-        Parameters
-        ----------
-        weights
-            Weight by criterion name.
-
-        Returns
-        -------
-        tuple[numpy.ndarray, int]
-            The rank of each base site (inf where no site of the draw covers it), and the number of sites found.
-        """
-        ...
 
 #: The ``scheduler`` that starts a Dask ``LocalCluster`` on this machine for the draws.
 LOCAL_CLUSTER = "local"

@@ -18,14 +18,15 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geo.ranker import Ranker
 from geo.reranking import SiteReranker
 from geo.sameland import MIN_SHARED
 from geo.sitesearch import SiteFollower, follow_draws, rank_labels, site_labels
@@ -51,27 +52,6 @@ METHODS: dict[str, str] = {
 }
 
 DrawCallback = Callable[[int, int], None]
-
-
-class Ranker(Protocol):
-    """Ranks of the base sites under a set of weights: a :class:`SiteReranker` or a :class:`SiteFollower`."""
-
-    n_sites: int
-
-    def ranks(self, weights: Mapping[str, float]) -> tuple[np.ndarray, int]:
-        """Rank of each base site under ``weights``, and the number of sites ranked.
-
-        Parameters
-        ----------
-        weights
-            Weight by criterion name.
-
-        Returns
-        -------
-        tuple[numpy.ndarray, int]
-            One rank per base site (1 = best), and how many sites the weights rank.
-        """
-        ...
 
 
 @dataclass
