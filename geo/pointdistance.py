@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 
-import edt
 import numpy as np
+from affine import Affine
 from scipy.spatial import cKDTree
+
+from geo.grid import Grid, distance_km
 
 #: Nearest feature cells compared for each cell.
 CANDIDATES = 4
@@ -45,12 +46,9 @@ def distance_kernel(resolution_m: float, cap_km: float) -> np.ndarray:
         :func:`geo.grid.distance_km` computes them.
     """
     cells = math.ceil(cap_km * 1000.0 / resolution_m) + 1
-    single = np.ones((cells, cells), dtype=np.uint8)
-    single[0, 0] = 0
-    res_km = resolution_m / 1000.0
-    dist = edt.edt(single, anisotropy=(res_km, res_km), black_border=False, parallel=os.cpu_count() or 1)
-    kernel = np.empty(single.shape, dtype=np.float16)
-    np.minimum(dist, np.float32(cap_km), out=kernel, casting="same_kind")
+    single = np.zeros((cells, cells), dtype=bool)
+    single[0, 0] = True
+    kernel = distance_km(single, Grid(Affine(resolution_m, 0, 0, 0, -resolution_m, 0), cells, cells), cap_km)
     kernel.flags.writeable = False
     return kernel
 
