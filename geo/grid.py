@@ -1,4 +1,4 @@
-"""The analysis grid and the raster operations on it: rasterize, distance, slope.
+"""The analysis grid and the raster operations on it: rasterize, resample, slope.
 
 The grid is a regular raster in EPSG:5070 (CONUS Albers, equal area) snapped to
 whole multiples of the resolution, so that the same states and resolution always
@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import edt
 import geopandas as gpd
 import numpy as np
 import rasterio
@@ -189,7 +187,7 @@ def rasterize_mask(frame: gpd.GeoDataFrame, grid: Grid, *, all_touched: bool = F
     """
     if len(frame) == 0:
         return np.zeros(grid.shape, dtype=bool)
-    touched = all_touched or _burns_touched_cells(frame)
+    touched = all_touched or burns_touched_cells(frame)
     burned = features.rasterize(
         ((g, 1) for g in frame.geometry),
         out_shape=grid.shape, transform=grid.transform, fill=0, dtype="uint8", all_touched=touched,
@@ -197,8 +195,19 @@ def rasterize_mask(frame: gpd.GeoDataFrame, grid: Grid, *, all_touched: bool = F
     return burned.view(bool)
 
 
-def _burns_touched_cells(frame: gpd.GeoDataFrame) -> bool:
-    """Lines and points burn every cell they touch; polygons only the cells whose centres they contain."""
+def burns_touched_cells(frame: gpd.GeoDataFrame) -> bool:
+    """Whether ``frame`` burns every cell it touches (lines, points) or the cells whose centres it covers (polygons).
+
+    Parameters
+    ----------
+    frame
+        Features in the grid CRS.
+
+    Returns
+    -------
+    bool
+        False when every geometry is a polygon.
+    """
     return not frame.geom_type.str.contains("Polygon").all()
 
 
@@ -234,92 +243,6 @@ def rasterize_values(frame: gpd.GeoDataFrame, column: str, grid: Grid, *, fill: 
         zip(frame.geometry[keep], values[keep], strict=True),
         out_shape=grid.shape, transform=grid.transform, fill=fill, dtype=dtype,
     )
-
-
-def distance_km(feature_mask: np.ndarray, grid: Grid, cap_km: float | None = None) -> np.ndarray:
-    """Euclidean distance (km) from every cell centre to the nearest feature cell.
-
-    Returns float16 to halve memory; beyond ``cap_km`` distances are set to ``cap_km``.
-    A grid with no feature cell gets ``cap_km`` everywhere (or ``inf`` without a cap).
-
-    Parameters
-    ----------
-    feature_mask
-        Boolean array of ``grid.shape``, True on feature cells.
-    grid
-        The grid (its cell size gives the distances).
-    cap_km
-        Largest distance reported.
-
-    Returns
-    -------
-    numpy.ndarray
-        float16 distances in km.
-
-    Notes
-    -----
-    Uses the multi-threaded ``edt`` package on a uint8 copy of the mask; peak memory is
-    about 5 bytes per cell on top of the float16 result.
-    """
-    return _distance_from_background(np.logical_not(feature_mask).view(np.uint8), grid, cap_km)
-
-
-def distance_to_features_km(frames: list[gpd.GeoDataFrame], grid: Grid, cap_km: float | None = None, *,
-                             cells: np.ndarray | None = None) -> np.ndarray:
-    """:func:`distance_km` to the geometries of ``frames``, rasterized straight into the background.
-
-    Lines and points burn every cell they touch, polygons the cells whose centres they
-    contain, as in :func:`rasterize_mask`.
-
-    Parameters
-    ----------
-    frames
-        Feature layers in the grid CRS.
-    grid
-        The grid.
-    cap_km
-        Largest distance reported.
-    cells
-        Flat indices of the cells wanted; None: every cell.
-
-    Returns
-    -------
-    numpy.ndarray
-        float16 distances in km, of ``grid.shape``, or one per cell of ``cells``.
-    """
-    background = np.ones(grid.shape, dtype=np.uint8)
-    for frame in frames:
-        if len(frame):
-            features.rasterize(((g, 0) for g in frame.geometry), out=background, transform=grid.transform,
-                               all_touched=_burns_touched_cells(frame))
-    return _distance_from_background(background, grid, cap_km, cells)
-
-
-def _distance_from_background(background: np.ndarray, grid: Grid, cap_km: float | None,
-                              cells: np.ndarray | None = None) -> np.ndarray:
-    """Distances (km, float16, capped) from a uint8 grid that is 0 on features and 1 elsewhere.
-
-    With ``cells``, only the squared distance transform covers the grid: the square root,
-    cap and float16 rounding are taken on those cells alone (the same values, as ``edt``
-    takes the float32 square root of the same squared distances).
-    """
-    cap = np.float32(cap_km if cap_km is not None else np.inf)
-    shape = grid.shape if cells is None else cells.shape
-    if background.all():
-        return np.full(shape, cap, dtype=np.float16)
-    res_km = grid.resolution / 1000.0
-    binary = background.view(bool)  # 0 and 1 only: edt's binary path, a little faster, the same distances
-    out = np.empty(shape, dtype=np.float16)
-    if cells is None:
-        dist = edt.edt(binary, anisotropy=(res_km, res_km), black_border=False, parallel=os.cpu_count() or 1)
-        np.minimum(dist, cap, out=out, casting="same_kind")
-        return out
-    squared = edt.edtsq(binary, anisotropy=(res_km, res_km), black_border=False,
-                        parallel=os.cpu_count() or 1).ravel()
-    for start in range(0, cells.size, 1 << 16):  # in chunks that stay in cache
-        np.minimum(np.sqrt(squared[cells[start:start + (1 << 16)]]), cap, out=out[start:start + (1 << 16)],
-                   casting="same_kind")
-    return out
 
 
 def slope_degrees(elevation_path: Path, grid: Grid) -> np.ndarray:

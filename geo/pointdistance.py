@@ -20,7 +20,8 @@ import numpy as np
 from affine import Affine
 from scipy.spatial import cKDTree
 
-from geo.grid import Grid, distance_km
+from geo.distance import distance_km
+from geo.grid import Grid
 
 #: Nearest feature cells compared for each cell.
 CANDIDATES = 4
@@ -43,7 +44,7 @@ def distance_kernel(resolution_m: float, cap_km: float) -> np.ndarray:
     -------
     numpy.ndarray
         Read-only float16 array indexed ``[dr, dc]`` for offsets up to the cap, as
-        :func:`geo.grid.distance_km` computes them.
+        :func:`geo.distance.distance_km` computes them.
     """
     cells = math.ceil(cap_km * 1000.0 / resolution_m) + 1
     single = np.zeros((cells, cells), dtype=bool)

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 
-import edt
 import geopandas as gpd
 import numpy as np
 from scipy import ndimage
 
 from geo.config import SiteRules
+from geo.distance import cell_distances
 from geo.grid import Grid
 
 log = logging.getLogger(__name__)
@@ -117,12 +116,11 @@ def buildable_core(suitable: np.ndarray, resolution_m: float, min_core_width_m: 
     radius = min_core_width_m / 2
     if radius <= resolution_m or not suitable.any():
         return suitable
-    cores = edt.edt(suitable.view(np.uint8), anisotropy=(resolution_m, resolution_m), black_border=True,
-                    parallel=os.cpu_count() or 1) >= radius
+    radius_cells = radius / resolution_m
+    cores = cell_distances(suitable, black_border=True) >= radius_cells
     if not cores.any():
         return cores
-    near_core = edt.edt(np.logical_not(cores).view(np.uint8), anisotropy=(resolution_m, resolution_m),
-                        black_border=False, parallel=os.cpu_count() or 1) <= radius
+    near_core = cell_distances(np.logical_not(cores)) <= radius_cells
     return near_core & suitable
 
 

@@ -35,8 +35,9 @@ from geo.aggregate import aggregate
 from geo.analysis import _blank_outside_coverage, _subscores
 from geo.config import Config, Criterion
 from geo.criteria import criterion_raw, select_features
+from geo.distance import distance_to_features_km
 from geo.exclusions import build_exclusions
-from geo.grid import Grid, distance_to_features_km, rasterize_mask, resample_aligned
+from geo.grid import Grid, rasterize_mask, resample_aligned
 from geo.labour import coarse_labour_pool
 from geo.pointdistance import distance_to_cells_km
 from geo.provenance import Provenance

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from shapely.geometry import LineString, Point, box
 
-from geo.grid import Grid, distance_km, rasterize_mask, rasterize_values
+from geo.distance import distance_km
+from geo.grid import Grid, rasterize_mask, rasterize_values
 
 CRS = "EPSG:5070"
 
@@ -67,7 +68,7 @@ def test_rasterize_values_fills_missing() -> None:
 
 
 def test_distance_to_features_matches_mask_path() -> None:
-    from geo.grid import distance_to_features_km
+    from geo.distance import distance_to_features_km
 
     grid = Grid.covering((0, 0, 2000, 2000), 100)
     lines = gpd.GeoDataFrame(geometry=[LineString([(50, 50), (1950, 1250)])], crs=CRS)

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from affine import Affine
 
-from geo.grid import Grid, distance_km
+from geo.distance import distance_km
+from geo.grid import Grid
 from geo.pointdistance import distance_kernel, distance_to_cells_km
 
 

@@ -1,0 +1,169 @@
+"""Exact Euclidean distances on the analysis grid: to rasterized features, in km, capped.
+
+The transform is OpenCV's (``cv2.distanceTransform`` with the precise L2 mask: the exact
+algorithm of Felzenszwalb and Huttenlocher, multi-threaded). It measures in cells, where
+every squared distance is a whole number and every distance its correctly rounded square
+root; the distance in km is that times the cell size, in float32. A run measures several
+distances on one grid: :class:`DistanceBuffers` keeps the two full-grid arrays a transform
+needs for the next one, as a fresh array of that size costs a page fault per 4 KiB page.
+"""
+
+from __future__ import annotations
+
+import cv2
+import geopandas as gpd
+import numpy as np
+from rasterio import features
+
+from geo.grid import Grid, burns_touched_cells
+
+#: Cells whose distances are rooted, capped and rounded at once, to stay in cache.
+CELL_BLOCK = 1 << 16
+
+
+def cell_distances(background: np.ndarray, out: np.ndarray | None = None, *, black_border: bool = False
+                   ) -> np.ndarray:
+    """Exact distance, in cells, from every cell to the nearest cell that is 0 in ``background``.
+
+    Parameters
+    ----------
+    background
+        2-D uint8 (or bool) array, 0 on feature cells.
+    out
+        A float32 array of the same shape to write into (None: a new one).
+    black_border
+        Count the cells just outside the array as features.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 distances in cells (``out`` when given); a grid without a feature cell gets
+        values larger than its diagonal.
+    """
+    if black_border:
+        padded = np.pad(background.view(np.uint8), 1)
+        return cv2.distanceTransform(padded, cv2.DIST_L2, cv2.DIST_MASK_PRECISE, dstType=cv2.CV_32F)[1:-1, 1:-1]
+    source = np.ascontiguousarray(background.view(np.uint8))
+    if out is None:
+        return cv2.distanceTransform(source, cv2.DIST_L2, cv2.DIST_MASK_PRECISE, dstType=cv2.CV_32F)
+    return cv2.distanceTransform(source, cv2.DIST_L2, cv2.DIST_MASK_PRECISE, dst=out, dstType=cv2.CV_32F)
+
+
+class DistanceBuffers:
+    """The feature raster and the transform's output of one grid shape, kept from one distance to the next.
+
+    Parameters
+    ----------
+    shape
+        Rows and columns of the grid.
+    """
+
+    def __init__(self, shape: tuple[int, int]) -> None:
+        self.shape = shape
+        self._background: np.ndarray | None = None
+        self._distances: np.ndarray | None = None
+
+    def background(self) -> np.ndarray:
+        """The uint8 feature raster, set to 1 (no feature) on every cell.
+
+        Returns
+        -------
+        numpy.ndarray
+            The same array on every call, refilled.
+        """
+        if self._background is None:
+            self._background = np.ones(self.shape, dtype=np.uint8)
+        else:
+            self._background.fill(1)
+        return self._background
+
+    def distances(self) -> np.ndarray:
+        """The float32 output of the transform.
+
+        Returns
+        -------
+        numpy.ndarray
+            The same array on every call, holding the last distance's values.
+        """
+        if self._distances is None:
+            self._distances = np.empty(self.shape, dtype=np.float32)
+        return self._distances
+
+
+def distance_km(feature_mask: np.ndarray, grid: Grid, cap_km: float | None = None) -> np.ndarray:
+    """Euclidean distance (km) from every cell centre to the nearest feature cell.
+
+    Returns float16 to halve memory; beyond ``cap_km`` distances are set to ``cap_km``.
+    A grid with no feature cell gets ``cap_km`` everywhere (or ``inf`` without a cap).
+
+    Parameters
+    ----------
+    feature_mask
+        Boolean array of ``grid.shape``, True on feature cells.
+    grid
+        The grid (its cell size gives the distances).
+    cap_km
+        Largest distance reported.
+
+    Returns
+    -------
+    numpy.ndarray
+        float16 distances in km.
+    """
+    return _distance_from_background(np.logical_not(feature_mask).view(np.uint8), grid, cap_km)
+
+
+def distance_to_features_km(frames: list[gpd.GeoDataFrame], grid: Grid, cap_km: float | None = None, *,
+                            cells: np.ndarray | None = None, buffers: DistanceBuffers | None = None) -> np.ndarray:
+    """:func:`distance_km` to the geometries of ``frames``, rasterized straight into the background.
+
+    Lines and points burn every cell they touch, polygons the cells whose centres they
+    contain, as in :func:`geo.grid.rasterize_mask`.
+
+    Parameters
+    ----------
+    frames
+        Feature layers in the grid CRS.
+    grid
+        The grid.
+    cap_km
+        Largest distance reported.
+    cells
+        Flat indices of the cells wanted; None: every cell.
+    buffers
+        Arrays of ``grid.shape`` kept from an earlier distance, used again; None: new ones.
+
+    Returns
+    -------
+    numpy.ndarray
+        float16 distances in km, of ``grid.shape``, or one per cell of ``cells``.
+    """
+    buffers = buffers if buffers is not None and buffers.shape == grid.shape else DistanceBuffers(grid.shape)
+    background = buffers.background()
+    for frame in frames:
+        if len(frame):
+            features.rasterize(((g, 0) for g in frame.geometry), out=background, transform=grid.transform,
+                               all_touched=burns_touched_cells(frame))
+    return _distance_from_background(background, grid, cap_km, cells, buffers.distances())
+
+
+def _distance_from_background(background: np.ndarray, grid: Grid, cap_km: float | None,
+                              cells: np.ndarray | None = None, out: np.ndarray | None = None) -> np.ndarray:
+    """Distances (km, float16, capped) from a uint8 grid that is 0 on features and 1 elsewhere.
+
+    With ``cells``, the km, cap and float16 rounding are taken on those cells alone.
+    ``out`` is a float32 array of the grid's shape for the transform (None: a new one).
+    """
+    cap = np.float32(cap_km if cap_km is not None else np.inf)
+    shape = grid.shape if cells is None else cells.shape
+    if background.all():
+        return np.full(shape, cap, dtype=np.float16)
+    cell_km = np.float32(grid.resolution / 1000.0)
+    in_cells = cell_distances(background, out).ravel()
+    result = np.empty(shape, dtype=np.float16)
+    flat = result.ravel()
+    for start in range(0, flat.size, CELL_BLOCK):
+        block = slice(start, start + CELL_BLOCK)
+        km = (in_cells[block] if cells is None else in_cells[cells[block]]) * cell_km
+        np.minimum(km, cap, out=flat[block], casting="same_kind")
+    return result
