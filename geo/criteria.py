@@ -11,7 +11,7 @@ import numpy as np
 
 from geo.config import Criterion, Exclusion
 from geo.errors import ConfigError
-from geo.grid import Grid, rasterize_values
+from geo.grid import Grid, rasterize_values, values_at
 from geo.gridstrength import capacity_within, effective_voltage_kv, substation_line_count
 from geo.labour import labour_pool
 from geo.rastercache import RunRasters
@@ -104,11 +104,10 @@ def criterion_raw(
     if criterion.measure == "attribute":
         if criterion.attribute is None:
             raise ConfigError(f"criterion {criterion.name!r}: measure 'attribute' needs 'attribute'")
-        raw = rasterize_values(layers[criterion.layers[0]], criterion.attribute, grid)
-        for name in criterion.layers[1:]:
-            burned = rasterize_values(layers[name], criterion.attribute, grid)
-            np.copyto(raw, burned, where=~np.isnan(burned))
-        return (raw if cells is None else raw.ravel()[cells]).astype(np.float16)
+        raw = rasters.scratch.lend(np.float32, fill=np.nan)
+        for name in criterion.layers:  # a later layer's features burn over an earlier one's
+            rasterize_values(layers[name], criterion.attribute, grid, out=raw)
+        return values_at(raw, cells, np.float16)
     frames = [select_features(criterion, name, layers[name]) for name in criterion.layers if name in layers]
     if not any(len(frame) for frame in frames):
         log.warning("criterion %s: no feature passes its filters; every cell is %g km away",

@@ -4,8 +4,8 @@ The transform is OpenCV's (``cv2.distanceTransform`` with the precise L2 mask: t
 algorithm of Felzenszwalb and Huttenlocher, multi-threaded). It measures in cells, where
 every squared distance is a whole number and every distance its correctly rounded square
 root; the distance in km is that times the cell size, in float32. A run measures several
-distances on one grid: :class:`DistanceBuffers` keeps the two full-grid arrays a transform
-needs for the next one, as a fresh array of that size costs a page fault per 4 KiB page.
+distances on one grid: the two full-grid arrays a transform needs are lent by a
+:class:`geo.grid.ScratchRasters`, so that the next distance uses them again.
 """
 
 from __future__ import annotations
@@ -15,10 +15,7 @@ import geopandas as gpd
 import numpy as np
 from rasterio import features
 
-from geo.grid import Grid, burns_touched_cells
-
-#: Cells whose distances are rooted, capped and rounded at once, to stay in cache.
-CELL_BLOCK = 1 << 16
+from geo.grid import CELL_BLOCK, Grid, ScratchRasters, burns_touched_cells
 
 
 def cell_distances(background: np.ndarray, out: np.ndarray | None = None, *, black_border: bool = False
@@ -49,47 +46,6 @@ def cell_distances(background: np.ndarray, out: np.ndarray | None = None, *, bla
     return cv2.distanceTransform(source, cv2.DIST_L2, cv2.DIST_MASK_PRECISE, dst=out, dstType=cv2.CV_32F)
 
 
-class DistanceBuffers:
-    """The feature raster and the transform's output of one grid shape, kept from one distance to the next.
-
-    Parameters
-    ----------
-    shape
-        Rows and columns of the grid.
-    """
-
-    def __init__(self, shape: tuple[int, int]) -> None:
-        self.shape = shape
-        self._background: np.ndarray | None = None
-        self._distances: np.ndarray | None = None
-
-    def background(self) -> np.ndarray:
-        """The uint8 feature raster, set to 1 (no feature) on every cell.
-
-        Returns
-        -------
-        numpy.ndarray
-            The same array on every call, refilled.
-        """
-        if self._background is None:
-            self._background = np.ones(self.shape, dtype=np.uint8)
-        else:
-            self._background.fill(1)
-        return self._background
-
-    def distances(self) -> np.ndarray:
-        """The float32 output of the transform.
-
-        Returns
-        -------
-        numpy.ndarray
-            The same array on every call, holding the last distance's values.
-        """
-        if self._distances is None:
-            self._distances = np.empty(self.shape, dtype=np.float32)
-        return self._distances
-
-
 def distance_km(feature_mask: np.ndarray, grid: Grid, cap_km: float | None = None) -> np.ndarray:
     """Euclidean distance (km) from every cell centre to the nearest feature cell.
 
@@ -114,7 +70,7 @@ def distance_km(feature_mask: np.ndarray, grid: Grid, cap_km: float | None = Non
 
 
 def distance_to_features_km(frames: list[gpd.GeoDataFrame], grid: Grid, cap_km: float | None = None, *,
-                            cells: np.ndarray | None = None, buffers: DistanceBuffers | None = None) -> np.ndarray:
+                            cells: np.ndarray | None = None, scratch: ScratchRasters | None = None) -> np.ndarray:
     """:func:`distance_km` to the geometries of ``frames``, rasterized straight into the background.
 
     Lines and points burn every cell they touch, polygons the cells whose centres they
@@ -130,21 +86,21 @@ def distance_to_features_km(frames: list[gpd.GeoDataFrame], grid: Grid, cap_km: 
         Largest distance reported.
     cells
         Flat indices of the cells wanted; None: every cell.
-    buffers
-        Arrays of ``grid.shape`` kept from an earlier distance, used again; None: new ones.
+    scratch
+        Lends the feature raster and the transform's output (None: new arrays).
 
     Returns
     -------
     numpy.ndarray
         float16 distances in km, of ``grid.shape``, or one per cell of ``cells``.
     """
-    buffers = buffers if buffers is not None and buffers.shape == grid.shape else DistanceBuffers(grid.shape)
-    background = buffers.background()
+    scratch = scratch if scratch is not None and scratch.shape == grid.shape else ScratchRasters(grid.shape)
+    background = scratch.lend(np.uint8, fill=1)
     for frame in frames:
         if len(frame):
             features.rasterize(((g, 0) for g in frame.geometry), out=background, transform=grid.transform,
                                all_touched=burns_touched_cells(frame))
-    return _distance_from_background(background, grid, cap_km, cells, buffers.distances())
+    return _distance_from_background(background, grid, cap_km, cells, scratch.lend(np.float32))
 
 
 def _distance_from_background(background: np.ndarray, grid: Grid, cap_km: float | None,

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import numpy.typing as npt
 import rasterio
 from affine import Affine
 from rasterio import features
@@ -111,6 +112,8 @@ class Grid:
         return t.c + t.a * (np.asarray(cols, float) + 0.5), t.f + t.e * (np.asarray(rows, float) + 0.5)
 
 
+#: Cells handled at once by loops over flat cell indices: their temporaries stay in cache.
+CELL_BLOCK = 1 << 16
 #: Bytes per cell the in-memory analysis holds at its peak besides the raw values: the
 #: exclusion bitmask (2), a distance transform's uint8 mask and float32 result (5), and the
 #: ranking's windows of eligible land (1, as eligible land is a small share of the grid).
@@ -140,6 +143,48 @@ def analysis_memory_bytes(cells: int, criteria: int) -> int:
         90 m (159 M cells), which this estimate (1.2 and 5.4 GB) bounds from above.
     """
     return MEMORY_BASE_BYTES + cells * (MEMORY_BYTES_PER_CELL + MEMORY_BYTES_PER_CRITERION_CELL * criteria)
+
+
+class ScratchRasters:
+    """Full-grid arrays lent from one raster operation to the next, one per dtype.
+
+    A fresh array the size of a large grid costs a page fault per 4 KiB page when first
+    written, often more than the operation that fills it; a run that rasterizes and measures
+    many layers on one grid lends them the same arrays instead. A lent array is the
+    borrower's until the next loan of its dtype.
+
+    Parameters
+    ----------
+    shape
+        Rows and columns of the grid.
+    """
+
+    def __init__(self, shape: tuple[int, int]) -> None:
+        self.shape = shape
+        self._arrays: dict[str, np.ndarray] = {}
+
+    def lend(self, dtype: npt.DTypeLike, fill: float | None = None) -> np.ndarray:
+        """The array of ``dtype``, set to ``fill`` on every cell (None: left as the last borrower left it).
+
+        Parameters
+        ----------
+        dtype
+            Its dtype.
+        fill
+            The value every cell is set to.
+
+        Returns
+        -------
+        numpy.ndarray
+            An array of :attr:`shape`, the same one on every loan of ``dtype``.
+        """
+        key = np.dtype(dtype).str
+        array = self._arrays.get(key)
+        if array is None:
+            array = self._arrays[key] = np.empty(self.shape, dtype=dtype)
+        if fill is not None:
+            array.fill(fill)
+        return array
 
 
 def cells_of(geometry: BaseGeometry, grid: Grid) -> np.ndarray:
@@ -195,6 +240,32 @@ def rasterize_mask(frame: gpd.GeoDataFrame, grid: Grid, *, all_touched: bool = F
     return burned.view(bool)
 
 
+def values_at(raster: np.ndarray, cells: np.ndarray | None, dtype: npt.DTypeLike) -> np.ndarray:
+    """A copy of ``raster``'s values at flat ``cells``, as ``dtype``, gathered in blocks that stay in cache.
+
+    Parameters
+    ----------
+    raster
+        A raster of the grid.
+    cells
+        Flat indices of the cells wanted; None: every cell (the copy keeps the raster's shape).
+    dtype
+        The copy's dtype.
+
+    Returns
+    -------
+    numpy.ndarray
+        One value per cell of ``cells``, or the whole raster.
+    """
+    if cells is None:
+        return raster.astype(dtype)
+    flat = raster.ravel()
+    out = np.empty(cells.shape, dtype=dtype)
+    for start in range(0, cells.size, CELL_BLOCK):
+        out[start:start + CELL_BLOCK] = flat[cells[start:start + CELL_BLOCK]]
+    return out
+
+
 def burns_touched_cells(frame: gpd.GeoDataFrame) -> bool:
     """Whether ``frame`` burns every cell it touches (lines, points) or the cells whose centres it covers (polygons).
 
@@ -212,7 +283,7 @@ def burns_touched_cells(frame: gpd.GeoDataFrame) -> bool:
 
 
 def rasterize_values(frame: gpd.GeoDataFrame, column: str, grid: Grid, *, fill: float = np.nan,
-                     dtype: str = "float32") -> np.ndarray:
+                     dtype: str = "float32", out: np.ndarray | None = None) -> np.ndarray:
     """Raster of ``frame[column]`` burnt in by cell centre; cells with no feature get ``fill``.
 
     Where features overlap, the later row wins.
@@ -229,20 +300,22 @@ def rasterize_values(frame: gpd.GeoDataFrame, column: str, grid: Grid, *, fill: 
         Value of cells no feature covers.
     dtype
         The raster's dtype.
+    out
+        An array of ``grid.shape`` to burn into instead, whose cells no feature covers keep
+        their values (``fill`` and ``dtype`` are then not used).
 
     Returns
     -------
     numpy.ndarray
-        Array of ``grid.shape``.
+        Array of ``grid.shape`` (``out`` when given).
     """
     values = frame[column].to_numpy(dtype="float64", na_value=np.nan)
     keep = ~np.isnan(values)
-    if not keep.any():
-        return np.full(grid.shape, fill, dtype=dtype)
-    return features.rasterize(
-        zip(frame.geometry[keep], values[keep], strict=True),
-        out_shape=grid.shape, transform=grid.transform, fill=fill, dtype=dtype,
-    )
+    if out is None:
+        out = np.full(grid.shape, fill, dtype=dtype)
+    if keep.any():
+        features.rasterize(zip(frame.geometry[keep], values[keep], strict=True), out=out, transform=grid.transform)
+    return out
 
 
 def slope_degrees(elevation_path: Path, grid: Grid) -> np.ndarray:

@@ -11,7 +11,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from geo.errors import LayerSchemaError
-from geo.grid import Grid
+from geo.grid import CELL_BLOCK, Grid
 
 log = logging.getLogger(__name__)
 
@@ -205,7 +205,11 @@ def _nearest_onto(values: np.ndarray, coarse: Grid, grid: Grid, cells: np.ndarra
     rows, _, _ = coarse.cell_of(np.full(grid.height, xs[0]), ys)
     _, cols, _ = coarse.cell_of(xs, np.full(grid.width, ys[0]))
     rows, cols = np.clip(rows, 0, coarse.height - 1), np.clip(cols, 0, coarse.width - 1)
+    values = values.astype(np.float32)
     if cells is None:
-        return values.astype(np.float32)[np.ix_(rows, cols)]
-    cell_rows, cell_cols = np.divmod(cells, grid.width)
-    return values.astype(np.float32)[rows[cell_rows], cols[cell_cols]]
+        return values[np.ix_(rows, cols)]
+    out = np.empty(cells.shape, dtype=np.float32)
+    for start in range(0, cells.size, CELL_BLOCK):  # in blocks: no temporaries the size of ``cells``
+        cell_rows, cell_cols = np.divmod(cells[start:start + CELL_BLOCK], grid.width)
+        out[start:start + CELL_BLOCK] = values[rows[cell_rows], cols[cell_cols]]
+    return out

@@ -20,8 +20,8 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from geo.distance import DistanceBuffers, distance_to_features_km
-from geo.grid import Grid, slope_degrees
+from geo.distance import distance_to_features_km
+from geo.grid import Grid, ScratchRasters, slope_degrees
 from geo.terrain import height_above_basin_m
 
 
@@ -65,8 +65,7 @@ class RunRasters:
     -----
     Arrays are returned read-only because one array may stand for several criteria and
     exclusions; a caller that must change one copies it first. The cache keeps a reference
-    to every raster it made, and the full-grid buffers of its distance transforms (one
-    :class:`geo.distance.DistanceBuffers` for all of them), so drop it when the run's rasters
+    to every raster it made, and its :attr:`scratch` arrays, so drop it when the run's rasters
     are done. Once restricted to some cells, it keeps and hands out only the values at those
     cells (1-D).
     """
@@ -78,7 +77,11 @@ class RunRasters:
     computed: dict[str, int] = field(default_factory=dict)
     _rasters: dict[Hashable, np.ndarray] = field(default_factory=dict, repr=False)
     _distances: dict[frozenset[str], tuple[float, np.ndarray]] = field(default_factory=dict, repr=False)
-    _buffers: DistanceBuffers | None = field(default=None, repr=False)
+    #: Full-grid arrays lent to the run's rasterizing and distance transforms.
+    scratch: ScratchRasters = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.scratch = ScratchRasters(self.grid.shape)
 
     def distance_km(self, frames: Sequence[gpd.GeoDataFrame], cap_km: float | None) -> np.ndarray:
         """Distance (km, float16, capped) to the union of ``frames``, as :func:`geo.distance.distance_to_features_km`.
@@ -103,10 +106,8 @@ class RunRasters:
             self._count("distance reused")
             return stored if stored_cap == cap else self._read_only(np.minimum(stored, np.float16(cap)))
         self._count("distance")
-        if self._buffers is None:
-            self._buffers = DistanceBuffers(self.grid.shape)
         raster = self._read_only(distance_to_features_km(list(frames), self.grid, cap_km, cells=self.cells,
-                                                         buffers=self._buffers))
+                                                         scratch=self.scratch))
         self._distances[shapes] = (cap, raster)
         return raster
 
