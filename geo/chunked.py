@@ -9,7 +9,9 @@
 3. Each region of at least the minimum area is split (:func:`geo.sites.find_sites`) and
    measured on its own window, read from the store.
 4. The site table is made from the per-site figures by :func:`geo.sitetable.site_table`, as
-   the in-memory path makes it.
+   the in-memory path makes it. When asked, each region also reduces its sites' cells to
+   what re-ranking them under new weights needs (:class:`geo.reranking.SiteTerms`), and the
+   parts become one :class:`~geo.reranking.SiteReranker` of the table's rows.
 
 Nothing of the grid's size is ever gathered in one process, except an overview for
 the map and report (:func:`overview`), which is the full grid only when it is small.
@@ -47,6 +49,7 @@ from geo.errors import ConfigError
 from geo.exclusions import ExclusionMap, build_exclusions
 from geo.grid import Grid
 from geo.regions import label_regions, region_extents
+from geo.reranking import SiteReranker, SiteTerms
 from geo.sites import buildable_core, find_sites, label_stats
 from geo.sitetable import site_polygons, site_table
 from geo.store import LayerStore
@@ -87,6 +90,7 @@ class ChunkedAnalysis:
     ``analysis`` carries the configuration, layers, criteria and exclusion causes, but
     no array of the grid's size: its ``exclusions.bits`` is empty and its ``raw`` and
     ``subscores`` hold nothing. ``cause_cells`` counts the cells each cause removes.
+    ``reranker`` re-ranks the rows of ``sites`` under new weights (when asked for).
     """
 
     analysis: Analysis
@@ -98,6 +102,7 @@ class ChunkedAnalysis:
     site_count: int
     footprints: list[Footprint] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    reranker: SiteReranker | None = None
 
     def array(self, name: str) -> da.Array:
         """One raster of the run as a Dask array, read chunk by chunk from the Zarr store.
@@ -134,7 +139,7 @@ def check_tile_size(tile_size: int) -> int:
 
 
 def analyse_chunked(config: Config, store: LayerStore, workdir: Path, *, tile_size: int = DEFAULT_TILE_SIZE,
-                    on_step: StepCallback | None = None) -> ChunkedAnalysis:
+                    rerank: bool = False, on_step: StepCallback | None = None) -> ChunkedAnalysis:
     """Run the analysis tile by tile on the current Dask client (or the local scheduler).
 
     Parameters
@@ -146,13 +151,17 @@ def analyse_chunked(config: Config, store: LayerStore, workdir: Path, *, tile_si
         by every worker (a local folder for a local cluster).
     tile_size
         Tile edge in cells; larger than the grid gives one tile.
+    rerank
+        Also keep what re-ranking the sites under new weights needs (``reranker``): per
+        site and pattern of known criteria, sub-score sums (a weighted sum), or the
+        logarithms of the sites' cells (a weighted product).
     on_step
         Called with the name of each step as it starts.
 
     Returns
     -------
     ChunkedAnalysis
-        The site table and the rasters in ``workdir``.
+        The site table, the rasters in ``workdir`` and, with ``rerank``, the re-ranker.
 
     Raises
     ------
@@ -174,13 +183,14 @@ def analyse_chunked(config: Config, store: LayerStore, workdir: Path, *, tile_si
     with step("label regions"):
         count = _label_regions(zarr_path, config, grid)
     with step("split and describe sites"):
-        table, polygons, x, y, footprints = _describe_regions(zarr_path, inputs, count)
-        sites = site_table(analysis, table, polygons, x, y)
+        table, polygons, x, y, footprints, terms = _describe_regions(zarr_path, inputs, count, rerank)
+        sites, order = site_table(analysis, table, polygons, x, y)
+        reranker = SiteReranker.from_terms(SiteTerms.join(terms, order)) if rerank else None
     with step("count exclusions"):
         cause_cells, eligible_cells = _count_causes(zarr_path, analysis.exclusions.causes)
     analysis.timings.update(timings)
     return ChunkedAnalysis(analysis, sites, zarr_path, tile_size, eligible_cells, cause_cells, len(sites),
-                            footprints, timings)
+                            footprints, timings, reranker)
 
 
 def tile_inputs(config: Config, store: LayerStore) -> tuple[TileInputs, Analysis]:
@@ -286,33 +296,42 @@ def _label_regions(zarr_path: Path, config: Config, grid: Grid) -> int:
     return count
 
 
-def _describe_regions(zarr_path: Path, inputs: TileInputs, count: int
-                      ) -> tuple[dict[str, object], list, np.ndarray, np.ndarray, list[Footprint]]:
-    """Split every large enough region into sites on its own window and measure them."""
-    empty: tuple = ({}, [], np.empty(0), np.empty(0), [])
+def _describe_regions(zarr_path: Path, inputs: TileInputs, count: int, rerank: bool
+                      ) -> tuple[dict[str, object], list, np.ndarray, np.ndarray, list[Footprint], list[SiteTerms]]:
+    """Split every large enough region into sites on its own window and measure them.
+
+    With ``rerank``, also the :class:`~geo.reranking.SiteTerms` of each region's sites (else
+    none), after one of no site, in the order of the sites' rows.
+    """
+    product = inputs.config.aggregation.method == "weighted_product"
+    names = [c.name for c in inputs.criteria]
+    terms = [SiteTerms.from_cells(names, np.zeros(0, dtype=np.int64), np.zeros((0, len(names))), 0, product)]
+    empty: tuple = ({}, [], np.empty(0), np.empty(0), [], terms if rerank else [])
     if count == 0:
         return empty
     grid, rules = inputs.grid, inputs.config.sites
     min_cells = max(1, math.ceil(rules.min_area_acres / grid.cell_acres))
     regions = region_extents(da.from_zarr(str(zarr_path), component="labels"))
     regions = regions[regions["cells"] >= min_cells]
-    light = {"grid": grid, "rules": rules, "criteria": inputs.criteria, "weights": inputs.weights}
+    light = {"grid": grid, "rules": rules, "criteria": inputs.criteria, "weights": inputs.weights,
+             "rerank": rerank, "product": product}
     parts = [dask.delayed(_region_sites)(str(zarr_path), light, int(r.label), (r.r0, r.r1, r.c0, r.c1))
              for r in regions.itertuples()]
-    done = [(frame, footprint) for frame, footprint in dask.compute(*parts) if len(frame)]
+    done = [part for part in dask.compute(*parts) if len(part[0])]
     if not done:
         return empty
-    frames, footprints = zip(*done, strict=True)
+    frames, footprints, region_terms = zip(*done, strict=True)
     sites = pd.concat(frames, ignore_index=True)
     polygons = sites.pop("geometry").tolist()
     x, y = sites.pop("x").to_numpy(), sites.pop("y").to_numpy()
-    return {c: sites[c].to_numpy() for c in sites.columns}, polygons, x, y, list(footprints)
+    return ({c: sites[c].to_numpy() for c in sites.columns}, polygons, x, y, list(footprints),
+            [*terms, *region_terms] if rerank else [])
 
 
 def _region_sites(zarr_path: str, light: dict, region: int, extent: tuple[int, int, int, int]
-                  ) -> tuple[pd.DataFrame, Footprint | None]:
+                  ) -> tuple[pd.DataFrame, Footprint | None, SiteTerms | None]:
     """The sites one region splits into, with the figures :func:`geo.sitetable.describe_sites` reports,
-    and their footprint."""
+    their footprint and (with ``light["rerank"]``) their cells reduced for re-ranking."""
     grid: Grid = light["grid"]
     r0, r1, c0, c1 = extent
     window = (slice(r0, r1), slice(c0, c1))
@@ -325,7 +344,7 @@ def _region_sites(zarr_path: str, light: dict, region: int, extent: tuple[int, i
     labels = find_sites(inside, sub, light["rules"])
     count = int(labels.max())
     if count == 0:
-        return pd.DataFrame(), None
+        return pd.DataFrame(), None, None
     cells = np.flatnonzero(labels)
     site_of = labels.ravel()[cells]
     rows, cols = np.divmod(cells, sub.width)
@@ -336,15 +355,19 @@ def _region_sites(zarr_path: str, light: dict, region: int, extent: tuple[int, i
         "area_acres": n_cells * grid.cell_acres,
         "n_cells": n_cells,
     }
-    for criterion in light["criteria"]:
+    subscores = np.empty((cells.size, len(light["criteria"])), dtype=np.float16)
+    for j, criterion in enumerate(light["criteria"]):
         raw = read(f"raw/{criterion.name}").ravel()[cells]
-        sub_score = label_stats(site_of, criterion.value_function(raw).astype(np.float16), count)
+        subscores[:, j] = criterion.value_function(raw)
+        sub_score = label_stats(site_of, subscores[:, j], count)
         table[f"{criterion.name}_value"] = label_stats(site_of, raw, count)
         table[f"{criterion.name}_score"] = sub_score
         table[f"{criterion.name}_contribution"] = light["weights"][criterion.name] * sub_score
     table["x"], table["y"] = x, y
     table["geometry"] = site_polygons(labels, sub, count)
-    return pd.DataFrame(table), Footprint(r0, c0, labels.shape, np.packbits(labels > 0))
+    terms = SiteTerms.from_cells([c.name for c in light["criteria"]], site_of - 1, subscores, count,
+                                 light["product"]) if light["rerank"] else None
+    return pd.DataFrame(table), Footprint(r0, c0, labels.shape, np.packbits(labels > 0)), terms
 
 
 def _count_causes(zarr_path: Path, causes: list[str]) -> tuple[dict[str, int], int]:

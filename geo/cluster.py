@@ -5,6 +5,10 @@ before any work starts and keeps the in-memory path while the estimate is at mos
 :data:`MEMORY_SHARE` of the memory available; beyond that it runs the chunked path
 (:mod:`geo.chunked`) on a local ``dask.distributed`` cluster, or on the cluster whose
 scheduler ``--scheduler`` or ``GEO_DASK_SCHEDULER`` names.
+
+Both engines give the site table the same robustness columns when weight draws are
+asked for: the chunked path re-ranks its sites from what each region kept of their cells
+(:class:`geo.reranking.SiteTerms`), the in-memory path from the grid's sub-scores.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,10 +34,11 @@ from geo.config import Config
 from geo.drawcluster import SCHEDULER_TIMEOUT_S
 from geo.errors import ClusterError, ConfigError
 from geo.grid import Grid, analysis_memory_bytes
-from geo.pipeline import build_record, resolve, run_documents, run_id_for
+from geo.pipeline import build_record, resolve, robustness_settings, run_documents, run_id_for
 from geo.pipeline import run as run_in_memory
 from geo.runmodel import EngineInfo, ExclusionInfo, GridInfo, RunResult
 from geo.runs import write_run
+from geo.sensitivity import add_robustness
 from geo.statesummary import state_summary
 from geo.store import LayerStore
 from geo.types import ANALYSIS_CRS
@@ -236,7 +242,7 @@ def _has_dashboard() -> bool:
 
 
 def run_chunked(config: Config, store: LayerStore, *, client: Client, runs_dir: Path | None, tile_size: int,
-                choice: EngineChoice | None = None, documents: bool = False,
+                choice: EngineChoice | None = None, robustness_draws: int = 0, documents: bool = False,
                 on_step: StepCallback | None = None) -> RunResult:
     """Rank sites with the chunked path and (unless ``runs_dir`` is None) write the run folder.
 
@@ -253,6 +259,9 @@ def run_chunked(config: Config, store: LayerStore, *, client: Client, runs_dir: 
         Tile edge in cells.
     choice
         The engine choice, recorded in the run record.
+    robustness_draws
+        Weight draws behind the robustness columns (0: none), by the ``rerank`` method as
+        in memory (see :func:`geo.pipeline.run`).
     documents
         Also write the map and the report into the run folder before it becomes the latest.
     on_step
@@ -262,7 +271,8 @@ def run_chunked(config: Config, store: LayerStore, *, client: Client, runs_dir: 
     -------
     RunResult
         The site table, the run record and an overview of the grid for the map and
-        report (:func:`geo.chunked.overview`).
+        report (:func:`geo.chunked.overview`); ``reranker`` re-ranks the sites when
+        robustness draws were asked for.
 
     Raises
     ------
@@ -281,10 +291,11 @@ def run_chunked(config: Config, store: LayerStore, *, client: Client, runs_dir: 
         work_parent.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix=".work-", dir=work_parent))
     try:
-        chunked = analyse_chunked(config, store, workdir, tile_size=tile_size, on_step=on_step)
+        chunked = analyse_chunked(config, store, workdir, tile_size=tile_size, rerank=robustness_draws > 0,
+                                  on_step=on_step)
         if on_step:
             on_step("overview")
-        result = _result(chunked, store, started, choice, client)
+        result = _result(chunked, store, started, choice, client, robustness_draws, on_step)
         if runs_dir is not None:
             if on_step:
                 on_step("write outputs")
@@ -301,18 +312,26 @@ def run_chunked(config: Config, store: LayerStore, *, client: Client, runs_dir: 
 
 
 def _result(chunked: ChunkedAnalysis, store: LayerStore, started: datetime, choice: EngineChoice | None,
-            client: Client) -> RunResult:
-    """The run on the overview grid, with a record whose grid and land figures are the full grid's."""
+            client: Client, robustness_draws: int, on_step: StepCallback | None) -> RunResult:
+    """The run on the overview grid, with a record whose grid and land figures are the full grid's,
+    and the robustness columns when draws are asked for."""
     analysis, labels, cell_scores = overview(chunked)
     grid, config = chunked.analysis.grid, analysis.config
-    step = overview_factor(grid)
+    run_id = run_id_for(started, config.name)
+    result = RunResult(analysis, chunked.sites, labels, cell_scores,
+                       build_record(analysis, chunked.sites, run_id, started, store), reranker=chunked.reranker)
+    if robustness_draws:
+        if on_step:
+            on_step("robustness")
+        start = time.perf_counter()
+        result.sites = add_robustness(result, draws=robustness_draws, seed=0, method="rerank")
+        analysis.timings["robustness"] = round(time.perf_counter() - start, 3)
     engine = EngineInfo(name="dask", choice=choice.describe() if choice else "engine dask: forced",
-                        tile_size=chunked.tile_size, overview_step=step, scheduler=client.scheduler.address)
-    robustness = {"draws": 0, "seed": 0, "top_n": config.sites.top_n, "method": None,
-                  "method_text": "not computed by the chunked path; `geo sensitivity` runs the draws"}
-    record = build_record(analysis, chunked.sites, run_id_for(started, config.name), started, store,
-                          states=state_summary(analysis, chunked.sites, labels), robustness=robustness,
-                          engine=engine)
+                        tile_size=chunked.tile_size, overview_step=overview_factor(grid),
+                        scheduler=client.scheduler.address)
+    record = build_record(analysis, result.sites, run_id, started, store,
+                          states=state_summary(analysis, result.sites, labels),
+                          robustness=robustness_settings(config, robustness_draws), engine=engine)
     cell_km2 = grid.resolution**2 / 1e6
     full = {
         "grid": GridInfo(crs=grid.crs, resolution_m=grid.resolution, width=grid.width, height=grid.height,
@@ -322,7 +341,8 @@ def _result(chunked: ChunkedAnalysis, store: LayerStore, started: datetime, choi
             area_km2={k: round(v * cell_km2, 1) for k, v in chunked.cause_cells.items()},
             eligible_km2=round(chunked.eligible_cells * cell_km2, 1)),
     }
-    return RunResult(analysis, chunked.sites, labels, cell_scores, record.model_copy(update=full))
+    result.record = record.model_copy(update=full)
+    return result
 
 
 def run(config: Config | None, store: LayerStore | str | Path | None, *, engine: Engine = "auto",
@@ -344,7 +364,7 @@ def run(config: Config | None, store: LayerStore | str | Path | None, *, engine:
     runs_dir
         Where the run folder is written (None: nothing is written).
     robustness_draws
-        Weight draws behind the robustness columns; they need the in-memory path.
+        Weight draws behind the robustness columns (0: none), on either engine.
     workers
         Worker processes of a local cluster, and processes sharing the weight draws.
     documents
@@ -378,11 +398,9 @@ def run(config: Config | None, store: LayerStore | str | Path | None, *, engine:
         return run_in_memory(config, layer_store, runs_dir=runs_dir, robustness_draws=robustness_draws,
                              workers=workers, documents=documents,
                              engine=EngineInfo(name="memory", choice=choice.describe()), on_step=on_step)
-    if robustness_draws:
-        log.warning("robustness draws need the in-memory path: the chunked run has no robustness columns")
     with dask_client(address, workers=workers) as client:
         link = dashboard_link(client)
         if on_note:
             on_note(f"Dask dashboard: {link}" if link else f"Dask scheduler: {client.scheduler.address}")
         return run_chunked(config, layer_store, client=client, runs_dir=runs_dir, tile_size=tile_size,
-                           choice=choice, documents=documents, on_step=on_step)
+                           choice=choice, robustness_draws=robustness_draws, documents=documents, on_step=on_step)

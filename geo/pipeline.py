@@ -252,14 +252,31 @@ def run(
     # the final record, once robustness and the state summary are known (its end time and timings include them)
     result.record = build_record(analysis, result.sites, run_id, started, layer_store,
                                  states=state_summary(analysis, result.sites, labels),
-                                 robustness={"draws": robustness_draws, "seed": 0, "top_n": config.sites.top_n,
-                                             "method": "rerank", "method_text": ROBUSTNESS_METHODS["rerank"]},
-                                 engine=engine)
+                                 robustness=robustness_settings(config, robustness_draws), engine=engine)
     if runs_dir is not None:
         _step(on_step, "write outputs")
         result.output_dir = write_run(Path(runs_dir), result, documents=run_documents() if documents else (),
                                       on_step=on_step)
     return result
+
+
+def robustness_settings(config: Config, draws: int) -> dict[str, Any]:
+    """The run record's ``robustness``: the draws of :func:`run` behind the robustness columns.
+
+    Parameters
+    ----------
+    config
+        The run's configuration (its ``sites.top_n``).
+    draws
+        Weight draws (0: the columns were not made).
+
+    Returns
+    -------
+    dict[str, Any]
+        ``draws``, ``seed`` (0), ``top_n``, and the ``rerank`` method and its text.
+    """
+    return {"draws": draws, "seed": 0, "top_n": config.sites.top_n, "method": "rerank",
+            "method_text": ROBUSTNESS_METHODS["rerank"]}
 
 
 def run_documents() -> tuple[DocumentWriter, ...]:
@@ -305,5 +322,5 @@ def score_points(places: gpd.GeoDataFrame | str | Path, config: Config | None = 
     return score_places_from_layers(PointScorer.load(config, layer_store), frame)
 
 
-__all__ = ["DEFAULT_STORE", "DEMO_STORE", "build_record", "is_synthetic", "open_store", "rank", "resolve", "run",
-           "run_documents", "run_id_for", "score_points"]
+__all__ = ["DEFAULT_STORE", "DEMO_STORE", "build_record", "is_synthetic", "open_store", "rank", "resolve",
+           "robustness_settings", "run", "run_documents", "run_id_for", "score_points"]

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict
 from geo.analysis import Analysis
 from geo.config import Config
 from geo.provenance import Provenance
+from geo.ranker import Ranker
 
 
 class _Part(BaseModel):
@@ -202,6 +203,9 @@ class RunResult:
         The run record.
     output_dir
         The run folder, once the run is written.
+    reranker
+        What re-ranks the sites under new weights without the grid's sub-scores, when
+        the run holds none (a chunked run, see :meth:`geo.reranking.SiteReranker.from_terms`).
     """
 
     analysis: Analysis
@@ -210,6 +214,7 @@ class RunResult:
     cell_scores: np.ndarray
     record: RunRecord
     output_dir: Path | None = None
+    reranker: Ranker | None = None
 
     @property
     def synthetic(self) -> bool:

@@ -6,10 +6,12 @@ again by one of two methods:
 
 * ``rerank`` (:mod:`geo.reranking`, the default of ``geo run``): the base sites keep their
   land and are re-ranked from their own cells' sub-scores. One aggregation over the sites'
-  cells per draw; it cannot see a site appear, split or vanish.
+  cells per draw; it cannot see a site appear, split or vanish. A chunked run, which never
+  holds the grid, carries its re-ranker (``RunResult.reranker``) and is re-ranked by it.
 * ``search`` (:mod:`geo.sitesearch`, the default of ``geo sensitivity``): sites are searched
   for again on all eligible land and each base site is followed by its land. One site
   search per draw; the draws can be shared among processes or sent to a Dask cluster.
+  It needs the grid's sub-scores, so the in-memory path.
 
 The weights themselves come from :mod:`geo.weightdraws`.
 """
@@ -200,7 +202,8 @@ def sensitivity(
     Raises
     ------
     ValueError
-        An unknown method, or ``top_n`` below 1.
+        An unknown method, ``top_n`` below 1, or a run without the grid's sub-scores (a
+        chunked run) for ``search``, or for ``rerank`` when it carries no re-ranker.
     ConfigError
         The Dask scheduler does not answer.
 
@@ -225,9 +228,7 @@ def sensitivity(
     sites = result.sites
     site_ids = sites["site_id"].to_numpy(dtype=object)
     base_rank = sites["rank"].to_numpy(dtype=np.int64)
-    labels = site_labels(sites, analysis)
-    follower: Ranker = (SiteReranker(analysis, labels, n_sites=len(sites)) if method == "rerank"
-                        else SiteFollower(analysis, labels, n_sites=len(sites)))
+    follower = base_ranker(result, method)
     timings: dict[str, float] = {}
 
     start = time.perf_counter()
@@ -282,6 +283,43 @@ def sensitivity(
         draw_ranks=draw_ranks, sweep=_concat(sweep_rows, with_change=True), leave_one_out=_concat(loo_rows),
         settings=settings,
     )
+
+
+def base_ranker(result: RunResult, method: Method) -> Ranker:
+    """What ranks a run's sites under new weights by ``method``.
+
+    Parameters
+    ----------
+    result
+        The run: its own re-ranker when it carries one (a chunked run), else its
+        analysis's sub-scores and its site table.
+    method
+        ``rerank`` or ``search``.
+
+    Returns
+    -------
+    Ranker
+        A :class:`~geo.reranking.SiteReranker` or a :class:`~geo.sitesearch.SiteFollower`
+        of the site table's rows.
+
+    Raises
+    ------
+    ValueError
+        The run holds no sub-scores of the grid (a chunked run) and ``method`` is
+        ``search``, or it is ``rerank`` and the run carries no re-ranker.
+    """
+    analysis, sites = result.analysis, result.sites
+    if method == "rerank" and result.reranker is not None:
+        return result.reranker
+    if not analysis.subscores:
+        if method == "search":
+            raise ValueError("the search method searches the whole grid again and needs the in-memory path; "
+                             "this run was chunked: use the rerank method, or run it in memory")
+        raise ValueError("this chunked run kept nothing to re-rank its sites by: run it with robustness draws")
+    labels = site_labels(sites, analysis)
+    if method == "rerank":
+        return SiteReranker(analysis, labels, n_sites=len(sites))
+    return SiteFollower(analysis, labels, n_sites=len(sites))
 
 
 def _rank_draws(ranker: Ranker, criteria: list[str], draw_weights: np.ndarray,
@@ -340,6 +378,6 @@ def add_robustness(result: RunResult, *, draws: int = 1000, concentration: float
 
 __all__ = [
     "METHODS", "NOT_SENSITIVE", "ROBUSTNESS_COLUMNS", "SensitivityResult", "SiteFollower",
-    "SiteReranker", "add_robustness", "dirichlet_weights", "follow_draws", "rank_labels", "sensitivity",
+    "SiteReranker", "add_robustness", "base_ranker", "dirichlet_weights", "follow_draws", "rank_labels", "sensitivity",
     "site_labels", "swept_weights", "sweep_changes", "without",
 ]

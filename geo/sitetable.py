@@ -119,12 +119,12 @@ def describe_sites(analysis: Analysis, labels: np.ndarray, cell_scores: np.ndarr
         table[f"{criterion.name}_value"] = label_stats(site_of, analysis.raw[criterion.name][in_site], count)
         table[f"{criterion.name}_score"] = sub
         table[f"{criterion.name}_contribution"] = weights[criterion.name] * sub
-    return site_table(analysis, table, site_polygons(labels, grid, count), x, y)
+    return site_table(analysis, table, site_polygons(labels, grid, count), x, y)[0]
 
 
 def site_table(analysis: Analysis, table: dict[str, object], polygons: list[BaseGeometry],
-               x: np.ndarray, y: np.ndarray) -> gpd.GeoDataFrame:
-    """The ranked site table from per-site figures, polygons and centroids (grid CRS).
+               x: np.ndarray, y: np.ndarray) -> tuple[gpd.GeoDataFrame, np.ndarray]:
+    """The ranked site table from per-site figures, polygons and centroids (grid CRS), and where each row came from.
 
     The in-memory path (:func:`describe_sites`) and the chunked one
     (:mod:`geo.chunked`, which measures each region on its own window) both end here,
@@ -144,12 +144,13 @@ def site_table(analysis: Analysis, table: dict[str, object], polygons: list[Base
 
     Returns
     -------
-    geopandas.GeoDataFrame
-        The table :func:`describe_sites` returns.
+    tuple[geopandas.GeoDataFrame, numpy.ndarray]
+        The table :func:`describe_sites` returns, and for each of its rows the position
+        of the site in ``table`` (int64).
     """
     grid, columns = analysis.grid, _site_columns(analysis)
     if not polygons:
-        return gpd.GeoDataFrame(columns=columns, geometry=[], crs=STORE_CRS)
+        return gpd.GeoDataFrame(columns=columns, geometry=[], crs=STORE_CRS), np.zeros(0, dtype=np.int64)
     sites = gpd.GeoDataFrame(table, geometry=polygons, crs=grid.crs)
     sites[["county", "state"]] = covering_zone(sites.geometry, analysis.layers["counties"], ["name", "state"])
     land = analysis.layers.get("federal_land")
@@ -170,10 +171,11 @@ def site_table(analysis: Analysis, table: dict[str, object], polygons: list[Base
     _add_nearest(sites, analysis)
     sites["caveats"] = data_caveats(analysis)
     sites = sites.sort_values(["score", "area_acres", "site_id"], ascending=[False, False, True], kind="stable")
+    order = sites.index.to_numpy(dtype=np.int64)
     sites.insert(0, "rank", np.arange(1, len(sites) + 1))
     sites["state_rank"] = sites.groupby("state").cumcount().to_numpy() + 1
     sites = sites.reset_index(drop=True).to_crs(STORE_CRS)
-    return sites[[*columns, "geometry"]]
+    return sites[[*columns, "geometry"]], order
 
 
 def _site_columns(analysis: Analysis) -> list[str]:

@@ -1,4 +1,4 @@
-"""The chunked (Dask) path gives the same sites, scores and rasters as the in-memory path."""
+"""The chunked (Dask) path gives the same sites, scores, robustness columns and rasters as the in-memory path."""
 
 from __future__ import annotations
 
@@ -20,10 +20,15 @@ from geo.errors import ConfigError
 from geo.grid import Grid
 from geo.outputs import EXCLUSIONS_TIF, SCORES_TIF
 from geo.pipeline import resolve, run
+from geo.sensitivity import sensitivity
 from geo.tiles import tile_windows, window_grid
 
 #: Small enough that tiles cut through sites (a site spans about 25 x 25 cells at 250 m).
 TILE = 64
+#: Weight draws behind the robustness columns of both paths.
+DRAWS = 40
+#: The robustness columns each path computes (``site_share`` is not measured by re-ranking).
+ROBUSTNESS = ("top_n_share", "rank_median", "rank_p05", "rank_p95", "most_sensitive_to", "sweep_rank_shift")
 
 
 @pytest.fixture(scope="module")
@@ -35,12 +40,30 @@ def client():
 
 @pytest.fixture(scope="module")
 def both_paths(demo_store, client, tmp_path_factory: pytest.TempPathFactory):
-    """The demo region run in memory and in tiles of 64 cells, each writing its run folder."""
+    """The demo region run in memory and in tiles of 64 cells with robustness draws, each writing its run folder."""
     config, store = resolve(None, demo_store)
-    memory = run(config, store, runs_dir=tmp_path_factory.mktemp("memory"))
+    memory = run(config, store, runs_dir=tmp_path_factory.mktemp("memory"), robustness_draws=DRAWS)
     chunked = run_chunked(config, store, client=client, runs_dir=tmp_path_factory.mktemp("chunked"), tile_size=TILE,
-                          documents=True)
+                          robustness_draws=DRAWS, documents=True)
     return memory, chunked
+
+
+def _crossing(labels: np.ndarray, tile: int) -> int:
+    """Sites whose cells lie in more than one tile."""
+    return sum(len({(r // tile, c // tile) for r, c in zip(*np.nonzero(labels == site), strict=True)}) > 1
+               for site in range(1, int(labels.max()) + 1))
+
+
+def _same_robustness(memory, chunked) -> None:
+    """The robustness columns of the two runs agree site by site, and they measure something."""
+    a, b = memory.sites.set_index("site_id"), chunked.sites.set_index("site_id")
+    assert sorted(a.index) == sorted(b.index)
+    b = b.loc[a.index]
+    for column in ROBUSTNESS:
+        assert a[column].tolist() == b[column].tolist(), column
+    assert a["top_n_share"].between(0, 1, inclusive="neither").any(), "some site must be in the top N only sometimes"
+    assert (a["rank_p05"] < a["rank_p95"]).any() and (a["sweep_rank_shift"] > 0).any()
+    assert a["site_share"].isna().all() and b["site_share"].isna().all()
 
 
 def _numeric(sites: pd.DataFrame) -> list[str]:
@@ -49,9 +72,7 @@ def _numeric(sites: pd.DataFrame) -> list[str]:
 
 def test_tiles_cut_through_sites(both_paths) -> None:
     memory, _ = both_paths
-    crossing = [site for site in range(1, int(memory.labels.max()) + 1)
-                if len({(r // TILE, c // TILE) for r, c in zip(*np.nonzero(memory.labels == site), strict=True)}) > 1]
-    assert len(crossing) >= 10, "the test must cut sites across tiles"
+    assert _crossing(memory.labels, TILE) >= 10, "the test must cut sites across tiles"
 
 
 def test_same_sites_polygons_areas_and_scores(both_paths) -> None:
@@ -89,8 +110,48 @@ def test_run_record_counts_match(both_paths) -> None:
     assert mine["states"] == theirs["states"]
     assert mine["engine"]["name"] == "dask" and mine["engine"]["tile_size"] == TILE
     assert mine["engine"]["overview_step"] == 1 and mine["engine"]["scheduler"]
-    assert mine["robustness"]["draws"] == 0 and "geo sensitivity" in mine["robustness"]["method_text"]
+    assert mine["robustness"] == theirs["robustness"]
+    assert mine["robustness"]["draws"] == DRAWS and mine["robustness"]["method"] == "rerank"
     assert (chunked.output_dir.parent / "LATEST").read_text() == chunked.output_dir.name
+
+
+def test_robustness_columns_match_the_in_memory_run(both_paths) -> None:
+    _same_robustness(*both_paths)
+
+
+def test_chunked_sensitivity_reranks_as_in_memory_and_refuses_a_site_search(both_paths) -> None:
+    memory, chunked = both_paths
+    mine = sensitivity(chunked, draws=10, top_n=5, seed=3, method="rerank")
+    theirs = sensitivity(memory, draws=10, top_n=5, seed=3, method="rerank")
+    position = {site: i for i, site in enumerate(chunked.sites["site_id"])}
+    order = [position[site] for site in memory.sites["site_id"]]
+    np.testing.assert_array_equal(mine.draw_ranks[:, order], theirs.draw_ranks)
+    left_out = [r.leave_one_out.sort_values(["criterion", "site_id"], ignore_index=True) for r in (mine, theirs)]
+    pd.testing.assert_frame_equal(*left_out)
+    with pytest.raises(ValueError, match="in-memory path"):
+        sensitivity(chunked, draws=2, method="search")
+
+
+def test_robustness_of_a_weighted_product_matches(demo_store, client) -> None:
+    """Tiles of 192 cells still cut sites; the chunked path keeps the sites' cells for a weighted product."""
+    config, store = resolve(None, demo_store)
+    assert config.aggregation.method == "weighted_sum"  # the case of both_paths
+    product = config.aggregation.model_copy(update={"method": "weighted_product"})
+    config = config.model_copy(update={"aggregation": product})
+    memory = run(config, store, runs_dir=None, robustness_draws=DRAWS)
+    chunked = run_chunked(config, store, client=client, runs_dir=None, tile_size=192, robustness_draws=DRAWS)
+    assert _crossing(memory.labels, 192) >= 5
+    assert chunked.record.robustness == memory.record.robustness
+    _same_robustness(memory, chunked)
+
+
+def test_a_chunked_run_without_draws_keeps_nothing_to_rerank(demo_store, client, tmp_path: Path) -> None:
+    config, store = resolve(None, demo_store)
+    result = run_chunked(config, store, client=client, runs_dir=None, tile_size=100_000)
+    assert result.reranker is None and not set(ROBUSTNESS) & set(result.sites.columns)
+    assert result.record.robustness is not None and result.record.robustness.draws == 0
+    with pytest.raises(ValueError, match="robustness draws"):
+        sensitivity(result, draws=2, method="rerank")
 
 
 def test_the_chunked_run_folder_holds_the_map_and_report(both_paths) -> None:

@@ -294,3 +294,36 @@ def test_reranked_scores_are_the_means_of_the_aggregated_cell_scores(method: str
         cells = analysis.cell_scores(weights, method)
         expected = label_stats(labels.ravel(), cells, len(result.sites))
         assert np.allclose(reranker.scores(weights), expected, rtol=1e-6, equal_nan=True)
+
+
+@pytest.mark.parametrize("method", ["weighted_sum", "weighted_product"])
+def test_a_reranker_from_per_region_sums_scores_as_the_cells_do(method: str) -> None:
+    """Sites reduced region by region (as the chunked path does), joined in table order, score as their cells."""
+    from geo.aggregate import aggregate
+    from geo.reranking import SiteTerms
+    from geo.sites import label_stats
+
+    rng = np.random.default_rng(4)
+    names, n_sites, cells, product = ["a", "b", "c"], 9, 600, method == "weighted_product"
+    site = rng.integers(0, n_sites, cells)
+    subscores = rng.random((cells, len(names))).astype(np.float16)
+    subscores[rng.random(subscores.shape) < 0.2] = np.nan
+    subscores[rng.random(subscores.shape) < 0.05] = 0.0
+    subscores[site == 4] = np.nan                                  # a site with no known score
+    order = rng.permutation(n_sites)                               # table row i is site order[i]
+    row_of = np.argsort(order)
+    regions = [SiteTerms.from_cells(names, site[site // 3 == k] - 3 * k, subscores[site // 3 == k], 3, product)
+               for k in range(3)]
+    joined = SiteTerms.join(regions, order)
+    whole = SiteReranker.from_terms(SiteTerms.from_cells(names, row_of[site], subscores, n_sites, product))
+    reranker = SiteReranker.from_terms(joined)
+    assert len(joined.site) == (cells if product else len(np.unique(joined.site * 8 + joined.pattern)))
+    assert product or len(joined.site) < cells / 5                 # a sum needs a few groups per site, not the cells
+    for weights in ({"a": 0.5, "b": 0.3, "c": 0.2}, {"a": 0.1, "b": 0.1, "c": 0.8}, {"a": 0.0, "b": 1.0, "c": 0.0}):
+        expected = label_stats(site + 1, aggregate({n: subscores[:, j] for j, n in enumerate(names)}, weights,
+                                                   method), n_sites)[order]
+        scores = reranker.scores(weights)
+        assert np.isnan(scores[row_of[4]]) and np.isfinite(np.delete(scores, row_of[4])).all()
+        np.testing.assert_allclose(scores, expected, rtol=1e-6)
+        np.testing.assert_array_equal(scores, whole.scores(weights))
+        np.testing.assert_array_equal(reranker.ranks(weights)[0], whole.ranks(weights)[0])
