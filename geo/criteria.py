@@ -104,7 +104,7 @@ def criterion_raw(
     if criterion.measure == "attribute":
         if criterion.attribute is None:
             raise ConfigError(f"criterion {criterion.name!r}: measure 'attribute' needs 'attribute'")
-        raw = rasters.scratch.lend(np.float32, fill=np.nan)
+        raw = rasters.scratch.lend("values", np.float32, fill=np.nan)
         for name in criterion.layers:  # a later layer's features burn over an earlier one's
             rasterize_values(layers[name], criterion.attribute, grid, out=raw)
         return values_at(raw, cells, np.float16)

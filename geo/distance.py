@@ -95,12 +95,12 @@ def distance_to_features_km(frames: list[gpd.GeoDataFrame], grid: Grid, cap_km: 
         float16 distances in km, of ``grid.shape``, or one per cell of ``cells``.
     """
     scratch = scratch if scratch is not None and scratch.shape == grid.shape else ScratchRasters(grid.shape)
-    background = scratch.lend(np.uint8, fill=1)
+    background = scratch.lend("mask", np.uint8, fill=1)
     for frame in frames:
         if len(frame):
             features.rasterize(((g, 0) for g in frame.geometry), out=background, transform=grid.transform,
                                all_touched=burns_touched_cells(frame))
-    return _distance_from_background(background, grid, cap_km, cells, scratch.lend(np.float32))
+    return _distance_from_background(background, grid, cap_km, cells, scratch.lend("values", np.float32))
 
 
 def _distance_from_background(background: np.ndarray, grid: Grid, cap_km: float | None,

@@ -14,7 +14,7 @@ from rasterio import features
 from geo.config import Config, Exclusion
 from geo.criteria import select_features
 from geo.errors import ConfigError
-from geo.grid import Grid, rasterize_mask
+from geo.grid import Grid, ScratchRasters, rasterize_mask
 from geo.rastercache import RunRasters
 from geo.schema import FEDERAL_AGENCIES
 from geo.terrain import describe_elevation, slope_supported
@@ -160,7 +160,6 @@ def build_exclusions(
         More exclusions than the 16-bit mask can hold.
     """
     causes = list(BUILT_IN_CAUSES)
-    allowed = set(config.land.agencies)
     descriptions = dict(CAUSE_TEXT)
     descriptions[AGENCY_NOT_ALLOWED] += f" (allowed: {', '.join(config.land.agencies)})"
     configured = _applicable(config.exclusions, layers, elevation_path, skipped)
@@ -169,37 +168,21 @@ def build_exclusions(
         raise ConfigError(f"exclusions: at most {MAX_CAUSES - len(BUILT_IN_CAUSES)} can be configured, "
                           f"got {len(configured)} ({', '.join(e.name for e in configured)})")
     bits = np.zeros(grid.shape, dtype=np.uint8 if len(causes) <= 8 else np.uint16)
+    if rasters is None or rasters.grid != grid:
+        rasters = RunRasters(grid, elevation_path)
+    scratch = rasters.scratch
 
-    inside = rasterize_mask(study_area, grid)
-    _mark(bits, ~inside, causes.index(OUTSIDE_STUDY_AREA))
-    del inside
+    outside = rasterize_mask(study_area, grid, out=scratch.lend("mask", np.uint8))
+    _mark(bits, np.logical_not(outside, out=outside), causes.index(OUTSIDE_STUDY_AREA))
     if "federal_land" in layers:
-        land = layers["federal_land"]
-        covered = np.ones(grid.shape, dtype=bool) if ownership_coverage is None else rasterize_mask(
-            gpd.GeoDataFrame(geometry=ownership_coverage), grid)
-        if config.land.federal_only and config.land.unknown_ownership == "exclude":
-            _mark(bits, ~covered, causes.index(OWNERSHIP_UNKNOWN))
-        agency = _agency_raster(land, grid)
-        # the agency causes of each agency code, set in one look-up rather than one pass per cause
-        by_agency = np.zeros(len(AGENCY_CODES), dtype=bits.dtype)
-        for cause, code in AGENCY_CAUSES.items():
-            if code not in allowed:
-                by_agency[AGENCY_CODES.index(code)] |= 1 << causes.index(cause)
-        if config.land.federal_only:
-            named = set(AGENCY_CAUSES.values())
-            for code in (a for a in FEDERAL_AGENCIES if a not in allowed and a not in named):
-                by_agency[AGENCY_CODES.index(code)] |= 1 << causes.index(AGENCY_NOT_ALLOWED)
-            not_federal = ~_agency_in(np.arange(len(AGENCY_CODES)), [*FEDERAL_AGENCIES, "TRIBAL"])
-            _mark(bits, covered & not_federal[agency], causes.index(NOT_FEDERAL))
-        np.bitwise_or(bits, by_agency[agency], out=bits)
+        _mark_agencies(bits, causes, config, layers["federal_land"], grid, ownership_coverage, scratch)
     if "tribal_land" in layers:
-        _mark(bits, rasterize_mask(layers["tribal_land"], grid), causes.index(TRIBAL_LAND))
+        _mark(bits, rasterize_mask(layers["tribal_land"], grid, out=scratch.lend("mask", np.uint8)),
+              causes.index(TRIBAL_LAND))
     else:
         skipped.append("tribal land: layer 'tribal_land' not in the store; only tribal polygons of "
                        "'federal_land' are excluded as tribal")
 
-    if rasters is None or rasters.grid != grid:
-        rasters = RunRasters(grid, elevation_path)
     for exclusion in configured:
         mask, text = _exclusion_mask(exclusion, layers, grid, rasters)
         descriptions[exclusion.name] = text
@@ -213,17 +196,49 @@ AGENCY_CODES = ("", "OTHER_FEDERAL", "BLM", "BOR", "USFS", "DOE", "DOD", "NPS", 
                 "STATE", "LOCAL", "PRIVATE", "NGO", "UNKNOWN")
 
 
-def _agency_raster(land: gpd.GeoDataFrame, grid: Grid) -> np.ndarray:
-    """Per cell, the index in :data:`AGENCY_CODES` of the agency managing it (uint8, 0 = none)."""
+def _mark_agencies(bits: np.ndarray, causes: list[str], config: Config, land: gpd.GeoDataFrame, grid: Grid,
+                   ownership_coverage: gpd.GeoSeries | None, scratch: ScratchRasters) -> None:
+    """Mark the causes of the agency that manages each cell, and ownership unknown outside the coverage.
+
+    Each polygon burns its agency's causes straight into a raster of cause bits, in the
+    order of :data:`AGENCY_CODES`, so where polygons overlap the later, more restrictive
+    agency wins; cells of no polygon get the causes of code 0 (not federal).
+    """
+    allowed = set(config.land.agencies)
+    by_agency = np.zeros(len(AGENCY_CODES), dtype=bits.dtype)
+    for cause, code in AGENCY_CAUSES.items():
+        if code not in allowed:
+            by_agency[AGENCY_CODES.index(code)] |= 1 << causes.index(cause)
+    not_federal = bits.dtype.type(1 << causes.index(NOT_FEDERAL) if config.land.federal_only else 0)
+    if config.land.federal_only:
+        named = set(AGENCY_CAUSES.values())
+        for code in (a for a in FEDERAL_AGENCIES if a not in allowed and a not in named):
+            by_agency[AGENCY_CODES.index(code)] |= 1 << causes.index(AGENCY_NOT_ALLOWED)
+        by_agency[~_agency_in(np.arange(len(AGENCY_CODES)), [*FEDERAL_AGENCIES, "TRIBAL"])] |= not_federal
+    agency_causes = _burn_agencies(land, grid, by_agency, scratch.lend("agency causes", bits.dtype))
+    if not not_federal or ownership_coverage is None:
+        np.bitwise_or(bits, agency_causes, out=bits)
+        return
+    covered = rasterize_mask(gpd.GeoDataFrame(geometry=ownership_coverage), grid, out=scratch.lend("mask", np.uint8))
+    np.bitwise_or(bits, agency_causes, out=bits, where=covered)
+    # outside the ownership layer's coverage a cell of no polygon is of unknown, not of non-federal, ownership
+    np.bitwise_and(agency_causes, ~not_federal, out=agency_causes)
+    uncovered = np.logical_not(covered, out=covered)
+    np.bitwise_or(bits, agency_causes, out=bits, where=uncovered)
+    if config.land.unknown_ownership == "exclude":
+        _mark(bits, uncovered, causes.index(OWNERSHIP_UNKNOWN))
+
+
+def _burn_agencies(land: gpd.GeoDataFrame, grid: Grid, by_agency: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """Per cell, ``by_agency`` of the agency managing it (of code 0 where none), in ``out``."""
     code = land["agency"].map({a: i for i, a in enumerate(AGENCY_CODES)}).fillna(
-        AGENCY_CODES.index("UNKNOWN")).to_numpy(dtype=np.uint8)
+        AGENCY_CODES.index("UNKNOWN")).to_numpy(dtype=np.intp)
     order = np.argsort(code, kind="stable")
-    if not len(order):
-        return np.zeros(grid.shape, dtype=np.uint8)
-    return features.rasterize(
-        zip(land.geometry.to_numpy()[order], code[order].tolist(), strict=True),
-        out_shape=grid.shape, transform=grid.transform, fill=0, dtype="uint8",
-    )
+    out.fill(by_agency[0])
+    if len(order):
+        features.rasterize(zip(land.geometry.to_numpy()[order], by_agency[code[order]].tolist(), strict=True),
+                           out=out, transform=grid.transform)
+    return out
 
 
 def _agency_in(agency: np.ndarray, codes: Iterable[str]) -> np.ndarray:
@@ -266,16 +281,18 @@ def _applicable(exclusions: list[Exclusion], layers: Mapping[str, gpd.GeoDataFra
 def _exclusion_mask(exclusion: Exclusion, layers: Mapping[str, gpd.GeoDataFrame], grid: Grid,
                     rasters: RunRasters) -> tuple[np.ndarray, str]:
     text = describe_exclusion(exclusion, layers, rasters.elevation_path)
+    mask = rasters.scratch.lend("mask", np.uint8)
     if exclusion.layer == "elevation":
         assert rasters.elevation_path is not None
         if exclusion.max_height_above_basin_m is not None:
             height = rasters.height_above_basin_m(exclusion.radius_km)
-            return np.asarray(height > exclusion.max_height_above_basin_m), text
-        return np.asarray(rasters.slope_degrees() > exclusion.max_slope_deg), text
+            return np.greater(height, exclusion.max_height_above_basin_m, out=mask.view(bool)), text
+        assert exclusion.max_slope_deg is not None
+        return np.greater(rasters.slope_degrees(), exclusion.max_slope_deg, out=mask.view(bool)), text
     frame = select_features(exclusion, exclusion.layer, layers[exclusion.layer])
     if exclusion.buffer_m > 0:
         frame = gpd.GeoDataFrame(geometry=frame.geometry.buffer(exclusion.buffer_m), crs=frame.crs)
-    return rasterize_mask(frame, grid), text
+    return rasterize_mask(frame, grid, out=mask), text
 
 
 def describe_exclusion(exclusion: Exclusion, layers: Mapping[str, gpd.GeoDataFrame],

@@ -146,12 +146,12 @@ def analysis_memory_bytes(cells: int, criteria: int) -> int:
 
 
 class ScratchRasters:
-    """Full-grid arrays lent from one raster operation to the next, one per dtype.
+    """Full-grid arrays lent from one raster operation to the next, one per name and dtype.
 
     A fresh array the size of a large grid costs a page fault per 4 KiB page when first
     written, often more than the operation that fills it; a run that rasterizes and measures
     many layers on one grid lends them the same arrays instead. A lent array is the
-    borrower's until the next loan of its dtype.
+    borrower's until the next loan of its name and dtype.
 
     Parameters
     ----------
@@ -161,13 +161,15 @@ class ScratchRasters:
 
     def __init__(self, shape: tuple[int, int]) -> None:
         self.shape = shape
-        self._arrays: dict[str, np.ndarray] = {}
+        self._arrays: dict[tuple[str, str], np.ndarray] = {}
 
-    def lend(self, dtype: npt.DTypeLike, fill: float | None = None) -> np.ndarray:
-        """The array of ``dtype``, set to ``fill`` on every cell (None: left as the last borrower left it).
+    def lend(self, name: str, dtype: npt.DTypeLike, fill: float | None = None) -> np.ndarray:
+        """The array of ``name`` and ``dtype``, set to ``fill`` on every cell (None: as the last borrower left it).
 
         Parameters
         ----------
+        name
+            What the array is for; borrowers that need arrays at the same time use different names.
         dtype
             Its dtype.
         fill
@@ -176,9 +178,9 @@ class ScratchRasters:
         Returns
         -------
         numpy.ndarray
-            An array of :attr:`shape`, the same one on every loan of ``dtype``.
+            An array of :attr:`shape`, the same one on every loan of ``name`` and ``dtype``.
         """
-        key = np.dtype(dtype).str
+        key = (name, np.dtype(dtype).str)
         array = self._arrays.get(key)
         if array is None:
             array = self._arrays[key] = np.empty(self.shape, dtype=dtype)
@@ -213,7 +215,8 @@ def cells_of(geometry: BaseGeometry, grid: Grid) -> np.ndarray:
     return np.array([row[0] * grid.width + col[0]]) if inside[0] else np.array([], dtype=np.int64)
 
 
-def rasterize_mask(frame: gpd.GeoDataFrame, grid: Grid, *, all_touched: bool = False) -> np.ndarray:
+def rasterize_mask(frame: gpd.GeoDataFrame, grid: Grid, *, all_touched: bool = False,
+                   out: np.ndarray | None = None) -> np.ndarray:
     """Boolean mask of the cells ``frame``'s geometries cover (lines and points: every cell touched).
 
     Parameters
@@ -224,20 +227,22 @@ def rasterize_mask(frame: gpd.GeoDataFrame, grid: Grid, *, all_touched: bool = F
         The grid.
     all_touched
         Burn every cell a polygon touches, not only those whose centres it contains.
+    out
+        A uint8 array of ``grid.shape`` to burn into (cleared first); None: a new one.
 
     Returns
     -------
     numpy.ndarray
-        Boolean array of ``grid.shape``.
+        Boolean array of ``grid.shape`` (a view of ``out`` when given).
     """
-    if len(frame) == 0:
-        return np.zeros(grid.shape, dtype=bool)
-    touched = all_touched or burns_touched_cells(frame)
-    burned = features.rasterize(
-        ((g, 1) for g in frame.geometry),
-        out_shape=grid.shape, transform=grid.transform, fill=0, dtype="uint8", all_touched=touched,
-    )
-    return burned.view(bool)
+    if out is None:
+        out = np.zeros(grid.shape, dtype=np.uint8)
+    else:
+        out.fill(0)
+    if len(frame):
+        features.rasterize(((g, 1) for g in frame.geometry), out=out, transform=grid.transform,
+                           all_touched=all_touched or burns_touched_cells(frame))
+    return out.view(bool)
 
 
 def values_at(raster: np.ndarray, cells: np.ndarray | None, dtype: npt.DTypeLike) -> np.ndarray:
