@@ -48,7 +48,9 @@ def aggregate(subscores: Mapping[str, np.ndarray], weights: Mapping[str, float],
         raise ValueError("aggregate: no criterion has a positive weight")
     shape = np.shape(subscores[names[0]])
     total = np.zeros(shape, dtype=np.float32)
-    known_weight = np.zeros(shape, dtype=np.float32)
+    # where every sub-score is known on every cell, the known weight is one number: summed once
+    known_everywhere = all(_never_nan(np.asarray(subscores[name])) for name in names)
+    known_weight = np.zeros(() if known_everywhere else shape, dtype=np.float32)
     for name in names:
         w = np.float32(weights[name])
         values = np.asarray(subscores[name])
@@ -60,18 +62,28 @@ def aggregate(subscores: Mapping[str, np.ndarray], weights: Mapping[str, float],
             for start in range(0, codes.size, CHUNK):   # in chunks that stay in cache
                 part = codes[start:start + CHUNK]
                 flat_total[start:start + CHUNK] += share[part]
-                flat_weight[start:start + CHUNK] += weight[part]
+                if not known_everywhere:
+                    flat_weight[start:start + CHUNK] += weight[part]
+            if known_everywhere:
+                known_weight += w
         else:
             share, weight = _weighted(values, w, method)
             total += share
-            known_weight += weight
+            known_weight += w if known_everywhere else weight
     with np.errstate(invalid="ignore", divide="ignore"):
         combined = total / known_weight
         if method == "weighted_product":
             combined = np.exp(combined)
-    combined[known_weight == 0] = np.nan
+    combined[np.broadcast_to(known_weight == 0, shape)] = np.nan
     return np.clip(combined, 0, 1, out=combined)
 
+
+def _never_nan(values: np.ndarray) -> bool:
+    """Whether no value is NaN: float16 values are read as bits (NaN: exponent all ones, fraction not 0)."""
+    if values.dtype != np.float16:
+        return not np.isnan(values).any()
+    codes = values.reshape(-1).view(np.uint16)
+    return not any(((codes[start:start + CHUNK] & 0x7FFF) > 0x7C00).any() for start in range(0, codes.size, CHUNK))
 
 
 def _weighted(subscores: np.ndarray, w: np.float32, method: Method) -> tuple[np.ndarray, np.ndarray]:

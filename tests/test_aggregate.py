@@ -58,3 +58,20 @@ def test_float16_sub_scores_are_combined_through_tables_with_the_same_result(met
     by_table = aggregate(subscores, weights, method)
     direct = aggregate({k: v.astype(np.float32) for k, v in subscores.items()}, weights, method)
     assert np.array_equal(by_table, direct, equal_nan=True)
+
+
+def test_sub_scores_known_everywhere_share_one_known_weight() -> None:
+    rng = np.random.default_rng(1)
+    weights = {"a": 0.5, "b": 0.3, "c": 0.2}
+    subscores = {name: rng.random(100_000).astype(np.float16) for name in weights}
+    total = np.zeros(100_000, dtype=np.float32)
+    known_weight = np.float32(0)
+    for name, w in weights.items():
+        total += subscores[name].astype(np.float32) * np.float32(w)
+        known_weight += np.float32(w)
+    assert np.array_equal(aggregate(subscores, weights), total / known_weight)
+    subscores["a"][7] = np.nan  # one unknown sub-score: that cell alone renormalises over b and c
+    mixed = aggregate(subscores, weights)
+    b, c = (float(subscores[n][7]) for n in "bc")
+    assert mixed[7] == pytest.approx((0.3 * b + 0.2 * c) / 0.5, rel=1e-6)
+    assert np.array_equal(np.delete(mixed, 7), np.delete(total / known_weight, 7))
