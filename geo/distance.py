@@ -96,10 +96,11 @@ def distance_to_features_km(frames: list[gpd.GeoDataFrame], grid: Grid, cap_km: 
     """
     scratch = scratch if scratch is not None and scratch.shape == grid.shape else ScratchRasters(grid.shape)
     background = scratch.lend("mask", np.uint8, fill=1)
-    for frame in frames:
-        if len(frame):
-            features.rasterize(((g, 0) for g in frame.geometry), out=background, transform=grid.transform,
-                               all_touched=burns_touched_cells(frame))
+    for touched in (True, False):  # all frames that burn alike in one pass
+        shapes = [(g, 0) for frame in frames if len(frame) and burns_touched_cells(frame) == touched
+                  for g in frame.geometry]
+        if shapes:
+            features.rasterize(shapes, out=background, transform=grid.transform, all_touched=touched)
     return _distance_from_background(background, grid, cap_km, cells, scratch.lend("values", np.float32))
 
 
