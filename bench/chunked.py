@@ -34,14 +34,15 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_RAW = ROOT.parent / "shared" / "data" / "raw"
 
 
-def child_run(store_dir: str, resolution: float, tile_size: int, workers: int, runs_dir: str) -> dict:
-    """The whole chunked run on a local cluster; its timings and site count."""
+def child_run(store_dir: str, resolution: float, tile_size: int, workers: int, runs_dir: str, draws: int) -> dict:
+    """The whole chunked run on a local cluster, with ``draws`` robustness draws; its timings and site count."""
     from geo.cluster import run
     from geo.config import load_config
 
     config = load_config(overrides={"resolution_m": resolution})
     start = time.perf_counter()
-    result = run(config, store_dir, engine="dask", tile_size=tile_size, workers=workers, runs_dir=Path(runs_dir))
+    result = run(config, store_dir, engine="dask", tile_size=tile_size, workers=workers, runs_dir=Path(runs_dir),
+                 robustness_draws=draws)
     grid = result.record.grid
     return {"total_s": time.perf_counter() - start, "sites": len(result.sites), "timings": result.analysis.timings,
             "cells": grid.width * grid.height}
@@ -117,11 +118,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--sample-tiles", type=int, default=3, help="Tiles timed one by one (0: none).")
     parser.add_argument("--skip-run", action="store_true", help="Only the per-tile figures.")
-    parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
+    parser.add_argument("--draws", type=int, default=100, help="Robustness draws, as `geo run` (0: none).")
+    parser.add_argument("--child", nargs=6, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        store, resolution, tile, workers, runs = args.child
-        print(json.dumps(child_run(store, float(resolution), int(tile), int(workers), runs), default=str))
+        store, resolution, tile, workers, runs, draws = args.child
+        print(json.dumps(child_run(store, float(resolution), int(tile), int(workers), runs, int(draws)), default=str))
         return
     print(f"machine: {psutil.cpu_count()} cores, {psutil.virtual_memory().total / 1e9:.1f} GB, "
           f"load {', '.join(f'{x:.1f}' for x in psutil.getloadavg())}")
@@ -138,7 +140,7 @@ def main() -> None:
         if args.skip_run:
             return
         command = [sys.executable, __file__, "--child", str(store), str(args.resolution), str(args.tile_size),
-                   str(args.workers), str(Path(tmp) / "runs")]
+                   str(args.workers), str(Path(tmp) / "runs"), str(args.draws)]
         start = time.perf_counter()
         child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=ROOT)
         with PeakMemory(child.pid) as peak:
@@ -148,7 +150,7 @@ def main() -> None:
             sys.exit(f"the chunked run failed (exit {child.returncode})")
         figures = json.loads(output.strip().splitlines()[-1])
         print(f"whole run at {args.resolution:g} m: {figures['cells']:,} cells in tiles of {args.tile_size}, "
-              f"{args.workers} workers")
+              f"{args.workers} workers, {args.draws} robustness draws")
         print(f"  wall time {wall:.0f} s ({wall / 60:.1f} min), peak memory of all processes {peak.peak / 1e9:.2f} GB, "
               f"{figures['sites']} sites")
         for step, seconds in figures["timings"].items():
