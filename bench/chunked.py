@@ -7,7 +7,8 @@ store (or reuses ``--store``), then:
   process (tiles spread along the grid's diagonal) and prints each one's time and the process's
   peak memory, the figures ``docs/SCALE.md`` scales from;
 * **whole run**: ranks sites with every default criterion and exclusion the layers allow,
-  on a local cluster of ``--workers`` processes, in a child process, and prints the wall
+  on a local cluster of ``--workers`` processes with ``--draws`` robustness draws (100, as
+  ``geo run``), in a child process, and prints the wall
   time and the peak of the memory of all processes together (the child, its scheduler
   and workers: the sum of their resident sets, sampled every half second).
 
