@@ -157,7 +157,7 @@ class SiteReranker:
 
     def __init__(self, analysis: Analysis, base_labels: np.ndarray, n_sites: int | None = None) -> None:
         on_eligible = base_labels.ravel()[analysis.eligible]
-        in_site = on_eligible > 0
+        in_site = np.flatnonzero(on_eligible)  # positions among the eligible cells: a small share of them
         names = list(analysis.subscores)
         subscores = np.column_stack([analysis.subscores[name][in_site] for name in names])
         self._use(SiteTerms.from_cells(

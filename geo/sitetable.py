@@ -103,7 +103,7 @@ def describe_sites(analysis: Analysis, labels: np.ndarray, cell_scores: np.ndarr
         return gpd.GeoDataFrame(columns=columns, geometry=[], crs=STORE_CRS)
     grid = analysis.grid
     on_eligible = labels.ravel()[analysis.eligible]
-    in_site = on_eligible > 0
+    in_site = np.flatnonzero(on_eligible)  # positions among the eligible cells: a small share of them
     cells, site_of = analysis.eligible[in_site], on_eligible[in_site]
     n_cells = np.bincount(site_of, minlength=count + 1)[1:]
     rows, cols = np.divmod(cells, grid.width)
