@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import math
 
+import cv2
 import geopandas as gpd
 import numpy as np
 from scipy import ndimage
@@ -47,7 +48,7 @@ def find_sites(suitable: np.ndarray, grid: Grid, rules: SiteRules) -> np.ndarray
     """
     min_cells = max(1, math.ceil(rules.min_area_acres / grid.cell_acres))
     max_cells = max(min_cells, math.floor(rules.max_area_acres / grid.cell_acres))
-    regions, count = ndimage.label(suitable, structure=EIGHT_CONNECTED, output=np.int32)
+    regions, count = label_regions(suitable)
     if count == 0:
         return regions
     rows_per_block = max(1, (1 << 22) // max(1, regions.shape[1]))
@@ -71,7 +72,7 @@ def find_sites(suitable: np.ndarray, grid: Grid, rules: SiteRules) -> np.ndarray
             local_r, local_c = part_rows - part_rows.min(), part_cols - part_cols.min()
             part = np.zeros((local_r.max() + 1, local_c.max() + 1), dtype=bool)
             part[local_r, local_c] = True
-            pieces, n = ndimage.label(part, structure=EIGHT_CONNECTED)
+            pieces, n = label_regions(part)
             piece_of = pieces[local_r, local_c]
             keep = np.bincount(piece_of, minlength=n + 1) >= min_cells
             keep[0] = False
@@ -90,6 +91,35 @@ def find_sites(suitable: np.ndarray, grid: Grid, rules: SiteRules) -> np.ndarray
         block[...] = lookup[block + offset]
     log.info("found %d sites in %d suitable regions", next_id - 1, count)
     return regions
+
+
+def label_regions(mask: np.ndarray) -> tuple[np.ndarray, int]:
+    """8-connected regions of ``mask``, numbered from 1 in the row-major order of their first cell.
+
+    The numbering is :func:`scipy.ndimage.label`'s; the labelling is OpenCV's
+    (``cv2.connectedComponents``), several times faster on a large grid, renumbered.
+
+    Parameters
+    ----------
+    mask
+        2-D boolean array.
+
+    Returns
+    -------
+    tuple[numpy.ndarray, int]
+        int32 labels of ``mask``'s shape (0 outside every region) and the number of regions.
+    """
+    mask = np.ascontiguousarray(mask, dtype=bool)
+    count, labels = cv2.connectedComponents(mask.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
+    count -= 1  # OpenCV counts the background as a component
+    if count > 1:
+        flat = labels.reshape(-1)
+        cells = np.flatnonzero(mask)
+        found, first = np.unique(flat[cells], return_index=True)
+        renumber = np.zeros(count + 1, dtype=np.int32)
+        renumber[found[np.argsort(first, kind="stable")]] = np.arange(1, count + 1, dtype=np.int32)
+        flat[cells] = renumber[flat[cells]]
+    return labels, count
 
 
 def buildable_core(suitable: np.ndarray, resolution_m: float, min_core_width_m: float) -> np.ndarray:

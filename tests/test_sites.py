@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from geo.config import SiteRules
 from geo.grid import Grid
-from geo.sites import find_sites, label_stats
+from geo.sites import find_sites, label_regions, label_stats
 from geo.sitetable import site_id
 
 # 1 km cells: 247.1 acres each, so 1,000 acres = 5 cells and 2,500 acres = 10 cells.
@@ -77,3 +78,22 @@ def test_buildable_land_block_by_block_is_the_whole_array_rule(resolution: float
     expected = buildable_core(suitable, resolution, width)
     assert expected.any() and not expected.all()
     assert np.array_equal(buildable_land(suitable, resolution, width, block=block), expected)
+
+
+@pytest.mark.parametrize("density", [0.0, 0.05, 0.3, 0.6, 1.0])
+@pytest.mark.parametrize("shape", [(1, 1), (1, 40), (37, 1), (123, 157)])
+def test_label_regions_numbers_regions_as_scipy_does(density: float, shape: tuple[int, int]) -> None:
+    rng = np.random.default_rng(int(density * 100) + shape[0])
+    mask = rng.random(shape) < density
+    labels, count = label_regions(mask)
+    expected, expected_count = ndimage.label(mask, structure=np.ones((3, 3), dtype=bool))
+    assert count == expected_count
+    assert labels.dtype == np.int32
+    assert np.array_equal(labels, expected)
+
+
+def test_label_regions_joins_diagonal_neighbours() -> None:
+    mask = np.array([[1, 0, 0, 1], [0, 1, 0, 1], [0, 0, 0, 0], [1, 1, 0, 1]], dtype=bool)
+    labels, count = label_regions(mask)
+    assert count == 4
+    assert labels.tolist() == [[1, 0, 0, 2], [0, 1, 0, 2], [0, 0, 0, 0], [3, 3, 0, 4]]
