@@ -5,7 +5,7 @@ algorithm of Felzenszwalb and Huttenlocher, multi-threaded). It measures in cell
 every squared distance is a whole number and every distance its correctly rounded square
 root; the distance in km is that times the cell size, in float32. A run measures several
 distances on one grid: the two full-grid arrays a transform needs are lent by a
-:class:`geo.grid.ScratchRasters`, so that the next distance uses them again.
+:class:`geo.scratch.ScratchRasters`, so that the next distance uses them again.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import geopandas as gpd
 import numpy as np
 from rasterio import features
 
-from geo.grid import CELL_BLOCK, Grid, ScratchRasters, burns_touched_cells
+from geo.grid import CELL_BLOCK, Grid, burns_touched_cells
+from geo.scratch import ScratchRasters
 
 
 def cell_distances(background: np.ndarray, out: np.ndarray | None = None, *, black_border: bool = False

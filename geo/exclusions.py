@@ -14,9 +14,10 @@ from rasterio import features
 from geo.config import Config, Exclusion
 from geo.criteria import select_features
 from geo.errors import ConfigError
-from geo.grid import Grid, ScratchRasters, rasterize_mask
+from geo.grid import Grid, rasterize_mask
 from geo.rastercache import RunRasters
 from geo.schema import FEDERAL_AGENCIES
+from geo.scratch import ScratchRasters
 from geo.terrain import describe_elevation, slope_supported
 
 log = logging.getLogger(__name__)

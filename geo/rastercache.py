@@ -21,7 +21,8 @@ import numpy as np
 import shapely
 
 from geo.distance import distance_to_features_km
-from geo.grid import Grid, ScratchRasters, slope_degrees
+from geo.grid import Grid, slope_degrees
+from geo.scratch import ScratchRasters
 from geo.terrain import height_above_basin_m
 
 
