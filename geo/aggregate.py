@@ -7,10 +7,10 @@ from typing import Literal
 
 import numpy as np
 
+from geo.grid import CELL_BLOCK
+
 Method = Literal["weighted_sum", "weighted_product"]
 
-#: Cells combined at a time when sub-scores are looked up in tables.
-CHUNK = 1 << 18
 
 
 def aggregate(subscores: Mapping[str, np.ndarray], weights: Mapping[str, float],
@@ -59,11 +59,11 @@ def aggregate(subscores: Mapping[str, np.ndarray], weights: Mapping[str, float],
             codes = values.reshape(-1).view(np.uint16)
             share, weight = _weighted(np.arange(1 << 16, dtype=np.uint16).view(np.float16), w, method)
             flat_total, flat_weight = total.reshape(-1), known_weight.reshape(-1)
-            for start in range(0, codes.size, CHUNK):   # in chunks that stay in cache
-                part = codes[start:start + CHUNK]
-                flat_total[start:start + CHUNK] += share[part]
+            for start in range(0, codes.size, CELL_BLOCK):   # in chunks that stay in cache
+                part = codes[start:start + CELL_BLOCK]
+                flat_total[start:start + CELL_BLOCK] += share[part]
                 if not known_everywhere:
-                    flat_weight[start:start + CHUNK] += weight[part]
+                    flat_weight[start:start + CELL_BLOCK] += weight[part]
             if known_everywhere:
                 known_weight += w
         else:
@@ -83,7 +83,8 @@ def _never_nan(values: np.ndarray) -> bool:
     if values.dtype != np.float16:
         return not np.isnan(values).any()
     codes = values.reshape(-1).view(np.uint16)
-    return not any(((codes[start:start + CHUNK] & 0x7FFF) > 0x7C00).any() for start in range(0, codes.size, CHUNK))
+    return not any(((codes[start:start + CELL_BLOCK] & 0x7FFF) > 0x7C00).any()
+                   for start in range(0, codes.size, CELL_BLOCK))
 
 
 def _weighted(subscores: np.ndarray, w: np.float32, method: Method) -> tuple[np.ndarray, np.ndarray]:

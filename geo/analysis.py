@@ -25,7 +25,7 @@ from geo.config import Config, Criterion, Exclusion
 from geo.criteria import criterion_raw
 from geo.errors import ConfigError, LayerNotFoundError
 from geo.exclusions import ExclusionMap, build_exclusions
-from geo.grid import Grid, cells_of, rasterize_mask
+from geo.grid import CELL_BLOCK, Grid, cells_of, rasterize_mask
 from geo.provenance import Provenance
 from geo.rastercache import RunRasters
 from geo.sites import buildable_land, find_sites
@@ -312,7 +312,7 @@ def _shared_sources(criteria: list[Criterion], provenance: Mapping[str, Provenan
 
 
 def _subscores(criterion: Criterion, raw_flat: np.ndarray, eligible: np.ndarray | None = None,
-               chunk: int = 1 << 16) -> np.ndarray:
+               chunk: int = CELL_BLOCK) -> np.ndarray:
     """A criterion's sub-scores on the eligible cells (float16), computed chunk by chunk to stay in cache.
 
     ``raw_flat`` is on the whole grid, or already on the eligible cells when ``eligible`` is None.
