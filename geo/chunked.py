@@ -420,8 +420,7 @@ def overview(chunked: ChunkedAnalysis, max_cells: int = OVERVIEW_CELLS
     """
     source = chunked.analysis
     grid, step = source.grid, overview_factor(source.grid, max_cells)
-    small = Grid(grid.transform * Affine.scale(step), math.ceil(grid.width / step),
-                 math.ceil(grid.height / step), grid.crs)
+    small = grid.coarsened(step)
     bits, score = dask.compute(*(chunked.array(n)[::step, ::step] for n in ("bits", "score")))
     labels = np.zeros(small.shape, dtype=np.int32)
     for footprint in chunked.footprints:  # every step-th cell of each site, as 1

@@ -42,8 +42,6 @@ def cell_distances(background: np.ndarray, out: np.ndarray | None = None, *, bla
         padded = np.pad(background.view(np.uint8), 1)
         return cv2.distanceTransform(padded, cv2.DIST_L2, cv2.DIST_MASK_PRECISE, dstType=cv2.CV_32F)[1:-1, 1:-1]
     source = np.ascontiguousarray(background.view(np.uint8))
-    if out is None:
-        return cv2.distanceTransform(source, cv2.DIST_L2, cv2.DIST_MASK_PRECISE, dstType=cv2.CV_32F)
     return cv2.distanceTransform(source, cv2.DIST_L2, cv2.DIST_MASK_PRECISE, dst=out, dstType=cv2.CV_32F)
 
 
@@ -95,14 +93,39 @@ def distance_to_features_km(frames: list[gpd.GeoDataFrame], grid: Grid, cap_km: 
     numpy.ndarray
         float16 distances in km, of ``grid.shape``, or one per cell of ``cells``.
     """
-    scratch = scratch if scratch is not None and scratch.shape == grid.shape else ScratchRasters(grid.shape)
-    background = scratch.lend("mask", np.uint8, fill=1)
-    for touched in (True, False):  # all frames that burn alike in one pass
+    if scratch is None:
+        scratch = ScratchRasters(grid.shape)
+    background = burn_features(frames, grid, scratch.lend("mask", np.uint8))
+    return _distance_from_background(background, grid, cap_km, cells, scratch.lend("values", np.float32))
+
+
+def burn_features(frames: list[gpd.GeoDataFrame], grid: Grid, out: np.ndarray) -> np.ndarray:
+    """``out`` set to 0 on the cells the geometries of ``frames`` burn and to 1 elsewhere.
+
+    Lines and points burn every cell they touch, polygons the cells whose centres they
+    contain; the frames that burn alike are rasterized in one pass.
+
+    Parameters
+    ----------
+    frames
+        Feature layers in the grid CRS.
+    grid
+        The grid.
+    out
+        A uint8 array of ``grid.shape``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``out``: the background a distance transform measures from.
+    """
+    out.fill(1)
+    for touched in (True, False):
         shapes = [(g, 0) for frame in frames if len(frame) and burns_touched_cells(frame) == touched
                   for g in frame.geometry]
         if shapes:
-            features.rasterize(shapes, out=background, transform=grid.transform, all_touched=touched)
-    return _distance_from_background(background, grid, cap_km, cells, scratch.lend("values", np.float32))
+            features.rasterize(shapes, out=out, transform=grid.transform, all_touched=touched)
+    return out
 
 
 def _distance_from_background(background: np.ndarray, grid: Grid, cap_km: float | None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,6 +59,23 @@ class Grid:
         width = int(np.ceil((maxx - x0) / resolution))
         height = int(np.ceil((y1 - miny) / resolution))
         return cls(Affine(resolution, 0, x0, 0, -resolution, y1), width, height)
+
+    def coarsened(self, factor: int) -> Grid:
+        """The grid of cells ``factor`` times as large, from the same corner, covering this one.
+
+        Parameters
+        ----------
+        factor
+            How many cells of this grid make one cell of the coarse grid, along each axis.
+
+        Returns
+        -------
+        Grid
+            Cell ``(r, c)`` of the coarse grid holds cells ``r * factor`` to ``(r + 1) * factor - 1``
+            (rows) and likewise columns of this one; the last row and column may reach beyond it.
+        """
+        return Grid(self.transform * Affine.scale(factor), math.ceil(self.width / factor),
+                    math.ceil(self.height / factor), self.crs)
 
     @property
     def shape(self) -> tuple[int, int]:

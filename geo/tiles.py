@@ -35,9 +35,9 @@ from geo.aggregate import aggregate
 from geo.analysis import _blank_outside_coverage, _subscores
 from geo.config import Config, Criterion
 from geo.criteria import criterion_raw, select_features
-from geo.distance import distance_to_features_km
+from geo.distance import burn_features, distance_to_features_km
 from geo.exclusions import build_exclusions
-from geo.grid import Grid, rasterize_mask, resample_aligned
+from geo.grid import Grid, resample_aligned
 from geo.labour import coarse_labour_pool
 from geo.pointdistance import distance_to_cells_km
 from geo.provenance import Provenance
@@ -84,12 +84,11 @@ class TileInputs:
     def __post_init__(self) -> None:
         """People within reach of each labour criterion, and the nearest-feature surface of each distance criterion."""
         factor = max(1, round(REACH_CELL_M / self.grid.resolution))
-        coarse = Grid(self.grid.transform * Affine.scale(factor), math.ceil(self.grid.width / factor),
-                      math.ceil(self.grid.height / factor), self.grid.crs)
+        reach_grid = self.grid.coarsened(factor)
         for criterion in self.criteria:
             if criterion.measure == "distance":
                 frames = [select_features(criterion, n, self.layers[n]) for n in criterion.layers if n in self.layers]
-                self.reach[criterion.name] = (distance_to_features_km(frames, coarse, criterion.cap_km), factor)
+                self.reach[criterion.name] = (distance_to_features_km(frames, reach_grid, criterion.cap_km), factor)
             if criterion.measure == "people_within" and "county_stats" in self.layers:
                 within, coarse, _ = coarse_labour_pool(
                     self.layers["county_stats"], self.grid, radius_km=criterion.radius_km,
@@ -314,13 +313,10 @@ def _criterion_on_window(criterion: Criterion, inputs: TileInputs, tile: Window,
 def _distance_to_points(frames: list[gpd.GeoDataFrame], sub: Grid, inner: Window, eligible: np.ndarray,
                         cap_km: float) -> np.ndarray:
     """Distances (km, float16) from a tile's eligible cells to point features, as the window's transform gives them."""
-    burned = np.zeros(sub.shape, dtype=bool)
-    for frame in frames:
-        if len(frame):
-            burned |= rasterize_mask(frame, sub)
+    background = burn_features(frames, sub, np.empty(sub.shape, dtype=np.uint8))
     cells = np.argwhere(eligible) + np.array([inner[0].start, inner[1].start])
     raw = np.full(eligible.shape, np.nan, dtype=np.float16)
-    raw[eligible] = distance_to_cells_km(np.argwhere(burned), cells, sub.resolution, cap_km)
+    raw[eligible] = distance_to_cells_km(np.argwhere(background == 0), cells, sub.resolution, cap_km)
     return raw
 
 

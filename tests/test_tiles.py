@@ -10,6 +10,7 @@ import pytest
 import geo.tiles as tiles
 from geo.analysis import prepare
 from geo.chunked import tile_inputs
+from geo.config import load_config
 from geo.pipeline import resolve
 from geo.tiles import compute_tile, halo_cells, reach_halo, tile_windows
 
@@ -83,3 +84,18 @@ def test_reach_halo_bounds_the_nearest_feature() -> None:
     eligible[5, 1] = True  # under the coarse cell at 2 km
     halo = reach_halo((surface, 4), (slice(0, 8), slice(0, 8)), eligible, 250.0)
     assert halo == int(np.ceil((2.0 + np.sqrt(2) * 1.0) * 4)) + 1
+
+
+def test_reach_surfaces_do_not_depend_on_the_order_of_the_criteria(demo, monkeypatch: pytest.MonkeyPatch) -> None:
+    _, inputs = demo
+    assert inputs.reach, "the demo has distance criteria"
+    people = np.zeros((3, 3), dtype=np.float32)
+    labour_grid = inputs.grid.coarsened(40)  # the labour pool's own working grid, coarser than the reach grid
+    monkeypatch.setattr(tiles, "coarse_labour_pool", lambda *args, **kwargs: (people, labour_grid, []))
+    labour = next(c for c in load_config().criteria if c.measure == "people_within")
+    reordered = dataclasses.replace(inputs, criteria=[labour, *inputs.criteria], labour={}, reach={},
+                                    layers={**inputs.layers, "county_stats": inputs.layers["states"]})
+    assert reordered.labour[labour.name] == (people, labour_grid)
+    for name, (surface, factor) in inputs.reach.items():
+        assert surface.shape == inputs.grid.coarsened(factor).shape
+        np.testing.assert_array_equal(reordered.reach[name][0], surface, err_msg=name)

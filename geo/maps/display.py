@@ -12,7 +12,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from affine import Affine
 from folium.utilities import JsCode
 from rasterio import features
 from shapely.geometry import shape
@@ -163,14 +162,14 @@ def exclusion_shapes(exclusions: ExclusionMap, grid: Grid,
         Cause name to a one-row GeoDataFrame, for each cause that covers any coarse cell.
     """
     factor = max(1, math.ceil(max(grid.shape) / max_cells))
-    height, width = math.ceil(grid.height / factor), math.ceil(grid.width / factor)
+    coarse_grid = grid.coarsened(factor)
+    height, width = coarse_grid.shape
     bits = np.zeros((height * factor, width * factor), dtype=np.uint16)
     bits[:grid.height, :grid.width] = exclusions.bits
     inside = (bits & (1 << exclusions.causes.index(OUTSIDE_STUDY_AREA))) == 0 \
         if OUTSIDE_STUDY_AREA in exclusions.causes else np.ones(bits.shape, dtype=bool)
     inside[grid.height:, :] = False
     inside[:, grid.width:] = False
-    transform = grid.transform * Affine.scale(factor)
     out: dict[str, gpd.GeoDataFrame] = {}
     for i, cause in enumerate(exclusions.causes):
         if cause == OUTSIDE_STUDY_AREA:
@@ -181,7 +180,7 @@ def exclusion_shapes(exclusions: ExclusionMap, grid: Grid,
         if not coarse.any():
             continue
         parts = [shape(geom) for geom, _ in features.shapes(coarse.astype(np.uint8), mask=coarse,
-                                                            transform=transform, connectivity=4)]
+                                                            transform=coarse_grid.transform, connectivity=4)]
         out[cause] = gpd.GeoDataFrame({"cause": [cause]}, geometry=[unary_union(parts)], crs=grid.crs)
     return out
 
