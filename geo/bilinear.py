@@ -14,11 +14,6 @@ import numpy as np
 from affine import Affine
 from rasterio.warp import Resampling
 
-#: Rows, or cells, of the destination computed at a time: few enough for the float64
-#: temporaries to stay in the processor's cache, which makes sampling several times faster.
-ROWS_PER_CHUNK = 4
-CELLS_PER_CHUNK = 1 << 14
-
 
 def samples_directly(src_transform: Affine | None, src_crs: str | None, dst_crs: str,
                      resampling: Resampling) -> bool:
@@ -69,43 +64,77 @@ def sample_bilinear(source: np.ndarray, src_transform: Affine, xs: np.ndarray, y
     numpy.ndarray
         Values of shape ``(len(ys), len(xs))``, or one per cell of ``cells``.
     """
-    x_index, x_weights = _axis(xs, src_transform.a, src_transform.c, source.shape[1])
-    y_index, y_weights = _axis(ys, src_transform.e, src_transform.f, source.shape[0])
-    known = ~np.isnan(source)
-    values = np.where(known, source, 0.0).astype(np.float64)
-    # along x first, for every source row (small: the source is coarse); then between two such rows
-    along_x = values[:, x_index[0]] * x_weights[0] + values[:, x_index[1]] * x_weights[1]
-    weight_x = known[:, x_index[0]] * x_weights[0] + known[:, x_index[1]] * x_weights[1]
-    centre_x = _centre(xs, src_transform.a, src_transform.c, source.shape[1])
-    centre_known_x = known[:, np.maximum(centre_x, 0)] & (centre_x >= 0)
-    centre_y = _centre(ys, src_transform.e, src_transform.f, source.shape[0])
-
-    def combine(rows: np.ndarray, cols: np.ndarray | None) -> np.ndarray:
-        """Values at (rows, cols) pairs, or on whole rows when ``cols`` is None."""
-        y0, y1, w0, w1, cy = y_index[0][rows], y_index[1][rows], y_weights[0][rows], y_weights[1][rows], centre_y[rows]
-        if cols is None:  # whole rows: gather rows, weights broadcast along them
-            w0, w1, inside = w0[:, None], w1[:, None], (cy >= 0)[:, None]
-            pick: tuple[np.ndarray, ...] = (np.maximum(cy, 0),)
-            y0_pick: tuple[np.ndarray, ...] = (y0,)
-            y1_pick: tuple[np.ndarray, ...] = (y1,)
-        else:
-            inside = cy >= 0
-            pick, y0_pick, y1_pick = (np.maximum(cy, 0), cols), (y0, cols), (y1, cols)
-        total = along_x[y0_pick] * w0 + along_x[y1_pick] * w1
-        weight = weight_x[y0_pick] * w0 + weight_x[y1_pick] * w1
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(inside & centre_known_x[pick], total / weight, np.nan).astype(np.float32)
-
-    if cells is not None:
-        out = np.empty(cells.size, dtype=dtype)
-        for start in range(0, cells.size, CELLS_PER_CHUNK):
-            rows, cols = np.divmod(cells[start:start + CELLS_PER_CHUNK], xs.size)
-            out[start:start + rows.size] = combine(rows, cols)
+    sampler = _RowSampler(source, src_transform, xs, ys)
+    if cells is None:
+        out = np.empty((ys.size, xs.size), dtype=dtype)
+        for row in range(ys.size):
+            sampler.sample(row, None, out[row])
         return out
-    out = np.empty((ys.size, xs.size), dtype=dtype)
-    for start in range(0, ys.size, ROWS_PER_CHUNK):
-        out[start:start + ROWS_PER_CHUNK] = combine(np.arange(start, min(start + ROWS_PER_CHUNK, ys.size)), None)
+    order = None if cells.size < 2 or bool(np.all(cells[1:] >= cells[:-1])) else np.argsort(cells, kind="stable")
+    ordered = cells if order is None else cells[order]
+    values = np.empty(cells.size, dtype=dtype)
+    row_starts = np.searchsorted(ordered, np.arange(ys.size + 1) * xs.size)
+    for row in np.flatnonzero(np.diff(row_starts)).tolist():
+        start, end = row_starts[row], row_starts[row + 1]
+        sampler.sample(row, ordered[start:end] - row * xs.size, values[start:end])
+    if order is None:
+        return values
+    out = np.empty_like(values)
+    out[order] = values
     return out
+
+
+class _RowSampler:
+    """Bilinear values along one destination row at a time, in buffers reused from row to row.
+
+    The source is first interpolated along x at every destination column, for each source
+    row (small: the source is coarse); a destination row then weighs two such rows. The
+    arithmetic is GDAL's, in float64, in the same order, rounded to float32.
+    """
+
+    def __init__(self, source: np.ndarray, src_transform: Affine, xs: np.ndarray, ys: np.ndarray) -> None:
+        x_index, x_weights = _axis(xs, src_transform.a, src_transform.c, source.shape[1])
+        y_index, y_weights = _axis(ys, src_transform.e, src_transform.f, source.shape[0])
+        known = ~np.isnan(source)
+        values = np.where(known, source, 0.0).astype(np.float64)
+        # np.take keeps C order: a destination row then reads two contiguous rows of each
+        self.along_x, self.weight_x = (np.take(a, x_index[0], axis=1) * x_weights[0]
+                                       + np.take(a, x_index[1], axis=1) * x_weights[1] for a in (values, known))
+        centre_x = _centre(xs, src_transform.a, src_transform.c, source.shape[1])
+        # no value where the source cell under the point has none
+        self.centre_unknown_x = ~np.take(known, np.maximum(centre_x, 0), axis=1) | (centre_x < 0)
+        self.rows = list(zip(y_index[0].tolist(), y_index[1].tolist(), y_weights[0].tolist(), y_weights[1].tolist(),
+                             _centre(ys, src_transform.e, src_transform.f, source.shape[0]).tolist(), strict=True))
+        self.total, self.weight, self.part = (np.empty(xs.size) for _ in range(3))
+        self.unknown = np.empty(xs.size, dtype=bool)
+        self.rounded = np.empty(xs.size, dtype=np.float32)
+
+    def sample(self, row: int, cols: np.ndarray | None, out: np.ndarray) -> None:
+        """Write the values of destination ``row`` at columns ``cols`` (None: all) into ``out``."""
+        y0, y1, w0, w1, centre = self.rows[row]
+        n = out.size
+        total, weight, part = self.total[:n], self.weight[:n], self.part[:n]
+        for result, along in ((total, self.along_x), (weight, self.weight_x)):
+            if cols is None:
+                np.multiply(along[y0], w0, out=result)
+                np.multiply(along[y1], w1, out=part)
+            else:
+                np.multiply(np.take(along[y0], cols, out=result), w0, out=result)
+                np.multiply(np.take(along[y1], cols, out=part), w1, out=part)
+            np.add(result, part, out=result)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            np.divide(total, weight, out=total)
+        if centre < 0:
+            total.fill(np.nan)
+        else:
+            unknown = self.centre_unknown_x[centre]
+            np.copyto(total, np.nan, where=unknown if cols is None else np.take(unknown, cols, out=self.unknown[:n]))
+        if out.dtype == np.float32:
+            np.copyto(out, total, casting="same_kind")
+        else:  # to float32 first, then to the narrower type: the float32 values, rounded
+            rounded = self.rounded[:n]
+            np.copyto(rounded, total, casting="same_kind")
+            np.copyto(out, rounded, casting="same_kind")
 
 
 def block_centres(transform: Affine, width: int, height: int, block: int) -> tuple[np.ndarray, np.ndarray]:

@@ -13,9 +13,8 @@ from __future__ import annotations
 import cv2
 import geopandas as gpd
 import numpy as np
-from rasterio import features
 
-from geo.grid import CELL_BLOCK, Grid, burns_touched_cells
+from geo.grid import CELL_BLOCK, Grid, burn, burns_touched_cells
 from geo.scratch import ScratchRasters
 
 
@@ -124,7 +123,7 @@ def burn_features(frames: list[gpd.GeoDataFrame], grid: Grid, out: np.ndarray) -
         shapes = [(g, 0) for frame in frames if len(frame) and burns_touched_cells(frame) == touched
                   for g in frame.geometry]
         if shapes:
-            features.rasterize(shapes, out=out, transform=grid.transform, all_touched=touched)
+            burn(shapes, grid, out, all_touched=touched)
     return out
 
 

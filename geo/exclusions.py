@@ -9,12 +9,11 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-from rasterio import features
 
 from geo.config import Config, Exclusion
 from geo.criteria import select_features
 from geo.errors import ConfigError
-from geo.grid import Grid, rasterize_mask
+from geo.grid import Grid, burn, rasterize_mask
 from geo.rastercache import RunRasters
 from geo.schema import FEDERAL_AGENCIES
 from geo.scratch import ScratchRasters
@@ -168,15 +167,17 @@ def build_exclusions(
     if len(causes) > MAX_CAUSES:
         raise ConfigError(f"exclusions: at most {MAX_CAUSES - len(BUILT_IN_CAUSES)} can be configured, "
                           f"got {len(configured)} ({', '.join(e.name for e in configured)})")
-    bits = np.zeros(grid.shape, dtype=np.uint8 if len(causes) <= 8 else np.uint16)
     if rasters is None or rasters.grid != grid:
         rasters = RunRasters(grid, elevation_path)
     scratch = rasters.scratch
 
+    bits = np.empty(grid.shape, dtype=np.uint8 if len(causes) <= 8 else np.uint16)
+    if "federal_land" in layers:  # it sets every cell, so it goes first
+        _set_agency_causes(bits, causes, config, layers["federal_land"], grid, ownership_coverage, scratch)
+    else:
+        bits.fill(0)
     outside = rasterize_mask(study_area, grid, out=scratch.lend("mask", np.uint8))
     _mark(bits, np.logical_not(outside, out=outside), causes.index(OUTSIDE_STUDY_AREA))
-    if "federal_land" in layers:
-        _mark_agencies(bits, causes, config, layers["federal_land"], grid, ownership_coverage, scratch)
     if "tribal_land" in layers:
         _mark(bits, rasterize_mask(layers["tribal_land"], grid, out=scratch.lend("mask", np.uint8)),
               causes.index(TRIBAL_LAND))
@@ -197,13 +198,13 @@ AGENCY_CODES = ("", "OTHER_FEDERAL", "BLM", "BOR", "USFS", "DOE", "DOD", "NPS", 
                 "STATE", "LOCAL", "PRIVATE", "NGO", "UNKNOWN")
 
 
-def _mark_agencies(bits: np.ndarray, causes: list[str], config: Config, land: gpd.GeoDataFrame, grid: Grid,
-                   ownership_coverage: gpd.GeoSeries | None, scratch: ScratchRasters) -> None:
-    """Mark the causes of the agency that manages each cell, and ownership unknown outside the coverage.
+def _set_agency_causes(bits: np.ndarray, causes: list[str], config: Config, land: gpd.GeoDataFrame, grid: Grid,
+                       ownership_coverage: gpd.GeoSeries | None, scratch: ScratchRasters) -> None:
+    """Set each cell of ``bits`` to the causes of the agency managing it; ownership unknown outside the coverage.
 
-    Each polygon burns its agency's causes straight into a raster of cause bits, in the
-    order of :data:`AGENCY_CODES`, so where polygons overlap the later, more restrictive
-    agency wins; cells of no polygon get the causes of code 0 (not federal).
+    Each polygon burns its agency's causes straight into ``bits``, in the order of
+    :data:`AGENCY_CODES`, so where polygons overlap the later, more restrictive agency
+    wins; cells of no polygon get the causes of code 0 (not federal).
     """
     allowed = set(config.land.agencies)
     by_agency = np.zeros(len(AGENCY_CODES), dtype=bits.dtype)
@@ -216,30 +217,20 @@ def _mark_agencies(bits: np.ndarray, causes: list[str], config: Config, land: gp
         for code in (a for a in FEDERAL_AGENCIES if a not in allowed and a not in named):
             by_agency[AGENCY_CODES.index(code)] |= 1 << causes.index(AGENCY_NOT_ALLOWED)
         by_agency[~_agency_in(np.arange(len(AGENCY_CODES)), [*FEDERAL_AGENCIES, "TRIBAL"])] |= not_federal
-    agency_causes = _burn_agencies(land, grid, by_agency, scratch.lend("agency causes", bits.dtype))
-    if not not_federal or ownership_coverage is None:
-        np.bitwise_or(bits, agency_causes, out=bits)
-        return
-    covered = rasterize_mask(gpd.GeoDataFrame(geometry=ownership_coverage), grid, out=scratch.lend("mask", np.uint8))
-    np.bitwise_or(bits, agency_causes, out=bits, where=covered)
-    # outside the ownership layer's coverage a cell of no polygon is of unknown, not of non-federal, ownership
-    np.bitwise_and(agency_causes, ~not_federal, out=agency_causes)
-    uncovered = np.logical_not(covered, out=covered)
-    np.bitwise_or(bits, agency_causes, out=bits, where=uncovered)
-    if config.land.unknown_ownership == "exclude":
-        _mark(bits, uncovered, causes.index(OWNERSHIP_UNKNOWN))
-
-
-def _burn_agencies(land: gpd.GeoDataFrame, grid: Grid, by_agency: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """Per cell, ``by_agency`` of the agency managing it (of code 0 where none), in ``out``."""
     code = land["agency"].map({a: i for i, a in enumerate(AGENCY_CODES)}).fillna(
         AGENCY_CODES.index("UNKNOWN")).to_numpy(dtype=np.intp)
     order = np.argsort(code, kind="stable")
-    out.fill(by_agency[0])
+    bits.fill(by_agency[0])
     if len(order):
-        features.rasterize(zip(land.geometry.to_numpy()[order], by_agency[code[order]].tolist(), strict=True),
-                           out=out, transform=grid.transform)
-    return out
+        burn(zip(land.geometry.to_numpy()[order], by_agency[code[order]].tolist(), strict=True), grid, bits)
+    if not not_federal or ownership_coverage is None:
+        return
+    covered = rasterize_mask(gpd.GeoDataFrame(geometry=ownership_coverage), grid, out=scratch.lend("mask", np.uint8))
+    uncovered = np.logical_not(covered, out=covered)
+    # outside the ownership layer's coverage a cell of no polygon is of unknown, not of non-federal, ownership
+    np.bitwise_and(bits, ~not_federal, out=bits, where=uncovered)
+    if config.land.unknown_ownership == "exclude":
+        _mark(bits, uncovered, causes.index(OWNERSHIP_UNKNOWN))
 
 
 def _agency_in(agency: np.ndarray, codes: Iterable[str]) -> np.ndarray:

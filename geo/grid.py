@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -189,6 +190,38 @@ def cells_of(geometry: BaseGeometry, grid: Grid) -> np.ndarray:
     return np.array([row[0] * grid.width + col[0]]) if inside[0] else np.array([], dtype=np.int64)
 
 
+#: Bytes of the buffer GDAL's rasterizer burns into, a band of rows at a time. By default
+#: it takes as much as its block cache (5 % of memory), a fresh copy of the whole output
+#: array on every call; a bounded buffer is reused from call to call, and costs only a few
+#: more passes over the shapes.
+RASTERIZE_BUFFER_BYTES = 16 * 2**20
+
+
+def burn(shapes: Iterable[tuple[BaseGeometry, float]], grid: Grid, out: np.ndarray, *,
+         all_touched: bool = False) -> np.ndarray:
+    """Burn ``(geometry, value)`` pairs into ``out``, later pairs over earlier ones.
+
+    Parameters
+    ----------
+    shapes
+        Geometries in the grid CRS, each with the value it burns.
+    grid
+        The grid of ``out``.
+    out
+        The array to burn into; cells no geometry burns keep their values.
+    all_touched
+        Burn every cell a geometry touches, not only those whose centres it covers.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``out``.
+    """
+    with rasterio.Env(GDAL_CACHEMAX=RASTERIZE_BUFFER_BYTES):
+        features.rasterize(shapes, out=out, transform=grid.transform, all_touched=all_touched)
+    return out
+
+
 def rasterize_mask(frame: gpd.GeoDataFrame, grid: Grid, *, all_touched: bool = False,
                    out: np.ndarray | None = None) -> np.ndarray:
     """Boolean mask of the cells ``frame``'s geometries cover (lines and points: every cell touched).
@@ -214,8 +247,7 @@ def rasterize_mask(frame: gpd.GeoDataFrame, grid: Grid, *, all_touched: bool = F
     else:
         out.fill(0)
     if len(frame):
-        features.rasterize(((g, 1) for g in frame.geometry), out=out, transform=grid.transform,
-                           all_touched=all_touched or burns_touched_cells(frame))
+        burn(((g, 1) for g in frame.geometry), grid, out, all_touched=all_touched or burns_touched_cells(frame))
     return out.view(bool)
 
 
@@ -293,7 +325,7 @@ def rasterize_values(frame: gpd.GeoDataFrame, column: str, grid: Grid, *, fill: 
     if out is None:
         out = np.full(grid.shape, fill, dtype=dtype)
     if keep.any():
-        features.rasterize(zip(frame.geometry[keep], values[keep], strict=True), out=out, transform=grid.transform)
+        burn(zip(frame.geometry[keep], values[keep], strict=True), grid, out)
     return out
 
 

@@ -12,13 +12,12 @@ from itertools import pairwise
 
 import geopandas as gpd
 import numpy as np
-from rasterio import features
 from rasterio.warp import Resampling
 from scipy.signal import fftconvolve
 from shapely.geometry import box
 
 from geo.errors import LayerSchemaError
-from geo.grid import Grid, resample_aligned
+from geo.grid import Grid, burn, resample_aligned
 
 log = logging.getLogger(__name__)
 
@@ -199,10 +198,7 @@ def _county_population(counties: gpd.GeoDataFrame) -> np.ndarray:
 
 def _feature_ids(frame: gpd.GeoDataFrame, grid: Grid) -> np.ndarray:
     """Raster of 1 + the row number of the feature covering each cell centre; 0 elsewhere."""
-    return features.rasterize(
-        zip(frame.geometry, range(1, len(frame) + 1), strict=True), out_shape=grid.shape, transform=grid.transform,
-        fill=0, dtype="int32",
-    )
+    return burn(zip(frame.geometry, range(1, len(frame) + 1), strict=True), grid, np.zeros(grid.shape, dtype=np.int32))
 
 
 def _cells_of_features(frame: gpd.GeoDataFrame, grid: Grid) -> list[np.ndarray]:

@@ -247,8 +247,10 @@ def label_stats(labels_flat: np.ndarray, values_flat: np.ndarray, count: int) ->
     """
     values = values_flat.astype(np.float64)
     known = ~np.isnan(values)
-    sums = np.bincount(labels_flat[known], weights=values[known], minlength=count + 1)
-    n = np.bincount(labels_flat[known], minlength=count + 1)
+    if not known.all():
+        labels_flat, values = labels_flat[known], values[known]
+    sums = np.bincount(labels_flat, weights=values, minlength=count + 1)
+    n = np.bincount(labels_flat, minlength=count + 1)
     with np.errstate(invalid="ignore", divide="ignore"):
         means = sums / n
     return means[1:]

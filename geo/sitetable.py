@@ -104,7 +104,7 @@ def describe_sites(analysis: Analysis, labels: np.ndarray, cell_scores: np.ndarr
     grid = analysis.grid
     on_eligible = labels.ravel()[analysis.eligible]
     in_site = np.flatnonzero(on_eligible)  # positions among the eligible cells: a small share of them
-    cells, site_of = analysis.eligible[in_site], on_eligible[in_site]
+    cells, site_of = analysis.eligible[in_site], on_eligible[in_site].astype(np.intp)  # bincount's own type
     n_cells = np.bincount(site_of, minlength=count + 1)[1:]
     rows, cols = np.divmod(cells, grid.width)
     x, y = grid.cell_centres(label_stats(site_of, rows, count), label_stats(site_of, cols, count))

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from rasterio import features
 
 from geo.exclusions import OUTSIDE_STUDY_AREA, OWNERSHIP_UNKNOWN
+from geo.grid import burn
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -38,8 +38,8 @@ def state_summary(analysis: Analysis, sites: gpd.GeoDataFrame, labels: np.ndarra
     grid, bits = analysis.grid, analysis.exclusions.bits
     states = analysis.layers["states"]
     states = states[states["state"].isin(analysis.config.states)].reset_index(drop=True)
-    state_of = features.rasterize(zip(states.geometry, range(1, len(states) + 1), strict=True), out_shape=grid.shape,
-                                  transform=grid.transform, fill=0, dtype="uint8")
+    state_of = burn(zip(states.geometry, range(1, len(states) + 1), strict=True), grid,
+                    np.zeros(grid.shape, dtype=np.uint8))
     n = len(states) + 1
     cell_km2 = grid.resolution**2 / 1e6
     area = np.bincount(state_of.ravel(), minlength=n) * cell_km2
