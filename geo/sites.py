@@ -11,7 +11,6 @@ import math
 import cv2
 import geopandas as gpd
 import numpy as np
-from scipy import ndimage
 
 from geo.config import SiteRules
 from geo.distance import cell_distances
@@ -51,22 +50,19 @@ def find_sites(suitable: np.ndarray, grid: Grid, rules: SiteRules) -> np.ndarray
     regions, count = label_regions(suitable)
     if count == 0:
         return regions
-    rows_per_block = max(1, (1 << 22) // max(1, regions.shape[1]))
-    blocks = range(0, regions.shape[0], rows_per_block)
-    sizes = np.zeros(count + 1, dtype=np.int64)
-    for i in blocks:
-        sizes += np.bincount(regions[i:i + rows_per_block].ravel(), minlength=count + 1)
+    # every region cell is a suitable cell: the work below reads and writes those alone
+    cells = np.flatnonzero(suitable)
+    flat = regions.reshape(-1)
+    region_of = flat[cells]
+    sizes = np.bincount(region_of, minlength=count + 1)
     kept = np.flatnonzero(sizes[1:] >= min_cells) + 1
     whole, large = kept[sizes[kept] <= max_cells], kept[sizes[kept] > max_cells]
     # Regions to split are renumbered in place with negative ids, so that a new id never
     # meets an unvisited region's; one lookup then renumbers everything else.
     next_id = len(whole) + 1
-    windows = ndimage.find_objects(regions) if len(large) else []
     for region_id in large:
-        view = regions[windows[region_id - 1]]
-        inside = view == region_id
-        view[inside] = 0
-        rows, cols = np.nonzero(inside)
+        rows, cols = np.divmod(cells[region_of == region_id], regions.shape[1])  # in row-major order
+        regions[rows, cols] = 0
         for part_rows, part_cols in _bisect(rows, cols, max_cells):
             # label each part inside its own bounding box: same numbering, far less work than the region window
             local_r, local_c = part_rows - part_rows.min(), part_cols - part_cols.min()
@@ -80,15 +76,13 @@ def find_sites(suitable: np.ndarray, grid: Grid, rules: SiteRules) -> np.ndarray
             new_id = np.zeros(n + 1, dtype=np.int32)
             new_id[kept] = next_id + np.arange(kept.size, dtype=np.int32)
             chosen = keep[piece_of]
-            view[part_rows[chosen], part_cols[chosen]] = -new_id[piece_of[chosen]]
+            regions[part_rows[chosen], part_cols[chosen]] = -new_id[piece_of[chosen]]
             next_id += kept.size
     offset = next_id  # lookup index of value v is v + offset, for v in [-next_id + 1, count]
     lookup = np.zeros(offset + count + 1, dtype=np.int32)
     lookup[:offset] = np.arange(offset, 0, -1)      # -v for the split parts
     lookup[offset + whole] = np.arange(1, len(whole) + 1)
-    for start in blocks:
-        block = regions[start:start + rows_per_block]
-        block[...] = lookup[block + offset]
+    flat[cells] = lookup[flat[cells] + offset]
     log.info("found %d sites in %d suitable regions", next_id - 1, count)
     return regions
 
