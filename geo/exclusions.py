@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -172,23 +173,28 @@ def build_exclusions(
     scratch = rasters.scratch
 
     bits = np.empty(grid.shape, dtype=np.uint8 if len(causes) <= 8 else np.uint16)
-    if "federal_land" in layers:  # it sets every cell, so it goes first
-        _set_agency_causes(bits, causes, config, layers["federal_land"], grid, ownership_coverage, scratch)
-    else:
-        bits.fill(0)
-    outside = rasterize_mask(study_area, grid, out=scratch.lend("mask", np.uint8))
-    _mark(bits, np.logical_not(outside, out=outside), causes.index(OUTSIDE_STUDY_AREA))
-    if "tribal_land" in layers:
-        _mark(bits, rasterize_mask(layers["tribal_land"], grid, out=scratch.lend("mask", np.uint8)),
-              causes.index(TRIBAL_LAND))
-    else:
-        skipped.append("tribal land: layer 'tribal_land' not in the store; only tribal polygons of "
-                       "'federal_land' are excluded as tribal")
+    terrain = [e for e in configured if e.layer == "elevation"]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # the terrain rasters are NumPy work on their own arrays: they run beside GDAL's burning
+        terrain_rasters = pool.submit(_terrain_rasters, terrain, rasters)
+        if "federal_land" in layers:  # it sets every cell, so it goes first
+            _set_agency_causes(bits, causes, config, layers["federal_land"], grid, ownership_coverage, scratch)
+        else:
+            bits.fill(0)
+        outside = rasterize_mask(study_area, grid, out=scratch.lend("mask", np.uint8))
+        _mark(bits, np.logical_not(outside, out=outside), causes.index(OUTSIDE_STUDY_AREA))
+        if "tribal_land" in layers:
+            _mark(bits, rasterize_mask(layers["tribal_land"], grid, out=scratch.lend("mask", np.uint8)),
+                  causes.index(TRIBAL_LAND))
+        else:
+            skipped.append("tribal land: layer 'tribal_land' not in the store; only tribal polygons of "
+                           "'federal_land' are excluded as tribal")
 
-    for exclusion in configured:
-        mask, text = _exclusion_mask(exclusion, layers, grid, rasters)
-        descriptions[exclusion.name] = text
-        _mark(bits, mask, causes.index(exclusion.name))
+        for exclusion in configured:
+            surface = terrain_rasters.result()[exclusion.name] if exclusion.layer == "elevation" else None
+            mask, text = _exclusion_mask(exclusion, layers, grid, rasters, surface)
+            descriptions[exclusion.name] = text
+            _mark(bits, mask, causes.index(exclusion.name))
     return ExclusionMap(bits, causes, descriptions)
 
 
@@ -270,17 +276,26 @@ def _applicable(exclusions: list[Exclusion], layers: Mapping[str, gpd.GeoDataFra
     return chosen
 
 
+def _terrain_rasters(exclusions: list[Exclusion], rasters: RunRasters) -> dict[str, np.ndarray]:
+    """The slope, or height above the basin floor, each terrain exclusion compares with its limit, by name."""
+    return {e.name: rasters.height_above_basin_m(e.radius_km) if e.max_height_above_basin_m is not None
+            else rasters.slope_degrees() for e in exclusions}
+
+
 def _exclusion_mask(exclusion: Exclusion, layers: Mapping[str, gpd.GeoDataFrame], grid: Grid,
-                    rasters: RunRasters) -> tuple[np.ndarray, str]:
+                    rasters: RunRasters, surface: np.ndarray | None) -> tuple[np.ndarray, str]:
+    """The cells ``exclusion`` removes (a loan of the scratch mask), and its description.
+
+    ``surface`` is the terrain raster of a terrain exclusion (see :func:`_terrain_rasters`).
+    """
     text = describe_exclusion(exclusion, layers, rasters.elevation_path)
     mask = rasters.scratch.lend("mask", np.uint8)
     if exclusion.layer == "elevation":
-        assert rasters.elevation_path is not None
-        if exclusion.max_height_above_basin_m is not None:
-            height = rasters.height_above_basin_m(exclusion.radius_km)
-            return np.greater(height, exclusion.max_height_above_basin_m, out=mask.view(bool)), text
-        assert exclusion.max_slope_deg is not None
-        return np.greater(rasters.slope_degrees(), exclusion.max_slope_deg, out=mask.view(bool)), text
+        limit = exclusion.max_height_above_basin_m
+        if limit is None:
+            limit = exclusion.max_slope_deg
+        assert surface is not None and limit is not None
+        return np.greater(surface, limit, out=mask.view(bool)), text
     frame = select_features(exclusion, exclusion.layer, layers[exclusion.layer])
     if exclusion.buffer_m > 0:
         frame = gpd.GeoDataFrame(geometry=frame.geometry.buffer(exclusion.buffer_m), crs=frame.crs)
