@@ -100,14 +100,18 @@ def capacity_within(
     if skipped:
         log.warning("%d power plants have no capacity and add nothing: %s", len(skipped), ", ".join(skipped))
     coarse = Grid.covering(grid.bounds, coarse_m)
-    totals = np.zeros(coarse.height * coarse.width, dtype=np.float64)
-    if usable.any():
-        centres = cKDTree(np.column_stack(_all_cell_centres(coarse)))
-        reached = centres.query_ball_point(_xy(plants[usable]), r=radius_km * 1000.0, return_sorted=False,
-                                         workers=os.cpu_count() or 1)
-        counts = [len(r) for r in reached]
-        np.add.at(totals, np.concatenate(reached).astype(np.int64), np.repeat(capacity[usable], counts))
-    return PlantCapacity(_nearest_onto(totals.reshape(coarse.shape), coarse, grid, cells), skipped)
+    totals = np.zeros(coarse.shape, dtype=np.float64)
+    xs, _ = coarse.cell_centres(np.zeros(coarse.width), np.arange(coarse.width))
+    _, ys = coarse.cell_centres(np.arange(coarse.height), np.zeros(coarse.height))
+    reach = radius_km * 1000.0
+    for (x, y), mw in zip(_xy(plants[usable]), capacity[usable], strict=True):
+        # the window of centres within reach along each axis (ys fall row by row), then the disk in it
+        c0, c1 = np.searchsorted(xs, x - reach, "left"), np.searchsorted(xs, x + reach, "right")
+        r0, r1 = np.searchsorted(-ys, -(y + reach), "left"), np.searchsorted(-ys, -(y - reach), "right")
+        if c0 < c1 and r0 < r1:
+            dx, dy = xs[c0:c1] - x, ys[r0:r1] - y
+            totals[r0:r1, c0:c1] += np.where(dy[:, None] ** 2 + dx[None, :] ** 2 <= reach**2, mw, 0.0)
+    return PlantCapacity(_nearest_onto(totals, coarse, grid, cells), skipped)
 
 
 def lines_at_substations(
