@@ -130,17 +130,26 @@ def covering_zone(geoms: gpd.GeoSeries, zones: gpd.GeoDataFrame, columns: list[s
     pandas.DataFrame
         ``columns`` for each geometry, indexed like ``geoms``.
     """
-    pieces = gpd.overlay(
-        gpd.GeoDataFrame({"_site": np.arange(len(geoms))}, geometry=geoms.to_numpy(), crs=geoms.crs),
-        zones[[*columns, zones.geometry.name]].reset_index(drop=True), how="intersection", keep_geom_type=True,
-    )
+    zones = zones.to_crs(geoms.crs).reset_index(drop=True)
+    site, zone = zones.sindex.query(geoms.to_numpy(), predicate="intersects")
+    shared = shapely.area(shapely.intersection(geoms.to_numpy()[site], _valid(zones.geometry.to_numpy(), zone)))
     out = pd.DataFrame({c: pd.Series([None] * len(geoms), dtype=object) for c in columns})
-    if len(pieces):
-        pieces["_area"] = pieces.geometry.area
-        best = pieces.sort_values(["_site", "_area"], ascending=[True, False]).drop_duplicates("_site")
-        for column in columns:
-            out.loc[best["_site"].to_numpy(), column] = best[column].astype(object).to_numpy()
+    order = np.lexsort((-shared, site))  # by site, the largest share first
+    first = order[np.r_[True, site[order][1:] != site[order][:-1]]] if order.size else order
+    best = first[shared[first] > 0]
+    for column in columns:
+        out.loc[site[best], column] = zones[column].iloc[zone[best]].astype(object).to_numpy()
     return out.set_index(geoms.index)
+
+
+def _valid(polygons: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """``polygons[at]``, an invalid one made valid and kept to its polygonal parts (as geopandas' overlay does)."""
+    each, position = np.unique(at, return_inverse=True)
+    picked = polygons[each]
+    for i in np.flatnonzero(~shapely.is_valid(picked)):
+        parts = shapely.get_parts(shapely.get_parts(shapely.make_valid(picked[i])))
+        picked[i] = shapely.multipolygons(parts[shapely.get_type_id(parts) == shapely.GeometryType.POLYGON])
+    return picked[position]
 
 
 __all__ = ["MIN_SHARED", "covering_zone", "match_cells", "match_sites", "pair_up"]

@@ -149,13 +149,13 @@ def buildable_core(suitable: np.ndarray, resolution_m: float, min_core_width_m: 
 
 
 def buildable_land(suitable: np.ndarray, resolution_m: float, min_core_width_m: float,
-                   block: int = 1024) -> np.ndarray:
+                   block: int = 512) -> np.ndarray:
     """:func:`buildable_core` block by block, each block widened by the halo the rule needs.
 
     A cell's verdict depends only on the land within the core width of it, so each block
     computed on itself plus a halo of that width (and one cell) gets the very cells the
-    whole array would; blocks without a suitable cell are skipped, and no temporary is
-    larger than a widened block.
+    whole array would; blocks without a suitable cell are skipped, the others are cut to
+    the bounding box of their suitable cells, and no temporary is larger than a widened block.
 
     Parameters
     ----------
@@ -183,8 +183,15 @@ def buildable_land(suitable: np.ndarray, resolution_m: float, min_core_width_m: 
                 continue
             r0, c0 = max(top - depth, 0), max(left - depth, 0)
             widened = suitable[r0:min(top + block + depth, height), c0:min(left + block + depth, width)]
-            core = buildable_core(np.ascontiguousarray(widened), resolution_m, min_core_width_m)
-            out[inner] = core[top - r0:top - r0 + block, left - c0:left - c0 + block]
+            # around the suitable cells' bounding box all is unsuitable, as beyond the array's edge:
+            # the box alone gives its cells the same distances
+            rows, cols = np.flatnonzero(widened.any(axis=1)), np.flatnonzero(widened.any(axis=0))
+            r0, c0 = r0 + rows[0], c0 + cols[0]
+            r1, c1 = r0 + rows[-1] - rows[0] + 1, c0 + cols[-1] - cols[0] + 1
+            core = buildable_core(np.ascontiguousarray(suitable[r0:r1, c0:c1]), resolution_m, min_core_width_m)
+            rows_in = slice(max(top, r0), min(top + block, r1))
+            cols_in = slice(max(left, c0), min(left + block, c1))
+            out[rows_in, cols_in] = core[rows_in.start - r0:rows_in.stop - r0, cols_in.start - c0:cols_in.stop - c0]
     return out
 
 

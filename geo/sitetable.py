@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -119,7 +119,20 @@ def describe_sites(analysis: Analysis, labels: np.ndarray, cell_scores: np.ndarr
         table[f"{criterion.name}_value"] = label_stats(site_of, analysis.raw[criterion.name][in_site], count)
         table[f"{criterion.name}_score"] = sub
         table[f"{criterion.name}_contribution"] = weights[criterion.name] * sub
-    return site_table(analysis, table, site_polygons(labels, grid, count), x, y)[0]
+    return site_table(analysis, table, site_polygons(labels, grid, count, _windows(site_of, rows, cols, count)),
+                      x, y)[0]
+
+
+def _windows(site_of: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+             count: int) -> list[tuple[slice, slice] | None]:
+    """Each site's bounding window on the grid from its cells' rows and columns (None for a site with no cell)."""
+    first_row, first_col = np.full(count + 1, np.iinfo(np.int64).max), np.full(count + 1, np.iinfo(np.int64).max)
+    last_row, last_col = np.full(count + 1, -1), np.full(count + 1, -1)
+    for reduce, out, values in ((np.minimum, first_row, rows), (np.minimum, first_col, cols),
+                                (np.maximum, last_row, rows), (np.maximum, last_col, cols)):
+        reduce.at(out, site_of, values)
+    return [(slice(first_row[k], last_row[k] + 1), slice(first_col[k], last_col[k] + 1)) if last_row[k] >= 0
+            else None for k in range(1, count + 1)]
 
 
 def site_table(analysis: Analysis, table: dict[str, object], polygons: list[BaseGeometry],
@@ -208,7 +221,8 @@ NEAREST_COLUMNS = ("nearest_line_kv", "nearest_line_km", "nearest_substation", "
                    "nearest_substation_km", "nearest_town", "nearest_town_population", "nearest_town_km")
 
 
-def site_polygons(labels: np.ndarray, grid: Grid, count: int) -> list[BaseGeometry]:
+def site_polygons(labels: np.ndarray, grid: Grid, count: int,
+                  windows: Sequence[tuple[slice, slice] | None] | None = None) -> list[BaseGeometry]:
     """One (multi)polygon per site from its cells, traced window by window.
 
     Parameters
@@ -219,6 +233,8 @@ def site_polygons(labels: np.ndarray, grid: Grid, count: int) -> list[BaseGeomet
         The grid the labels lie on (a window of the analysis grid is fine).
     count
         The number of sites (the largest label).
+    windows
+        Each site's bounding window, when the caller knows them (None: found by a pass over ``labels``).
 
     Returns
     -------
@@ -226,7 +242,7 @@ def site_polygons(labels: np.ndarray, grid: Grid, count: int) -> list[BaseGeomet
         The polygon of site ``k`` at index ``k - 1``, in the grid CRS (empty for a label with no cell).
     """
     polygons: list[BaseGeometry] = [Polygon()] * count
-    for site, window in enumerate(ndimage.find_objects(labels), start=1):
+    for site, window in enumerate(ndimage.find_objects(labels) if windows is None else windows, start=1):
         if window is None:
             continue
         inside = (labels[window] == site).astype(np.uint8)
