@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,10 +56,8 @@ class Grid:
             The grid.
         """
         minx, miny, maxx, maxy = bounds
-        x0 = np.floor(minx / resolution) * resolution
-        y1 = np.ceil(maxy / resolution) * resolution
-        width = int(np.ceil((maxx - x0) / resolution))
-        height = int(np.ceil((y1 - miny) / resolution))
+        x0, y1 = np.floor(minx / resolution) * resolution, np.ceil(maxy / resolution) * resolution
+        width, height = int(np.ceil((maxx - x0) / resolution)), int(np.ceil((y1 - miny) / resolution))
         return cls(Affine(resolution, 0, x0, 0, -resolution, y1), width, height)
 
     def coarsened(self, factor: int) -> Grid:
@@ -133,9 +132,8 @@ class Grid:
 
 #: Cells handled at once by loops over flat cell indices: their temporaries stay in cache.
 CELL_BLOCK = 1 << 16
-#: Bytes per cell the in-memory analysis holds at its peak besides the raw values: the
-#: exclusion bitmask (2), a distance transform's uint8 mask and float32 result (5), and the
-#: ranking's windows of eligible land (1, as eligible land is a small share of the grid).
+#: Bytes per cell the in-memory analysis holds at its peak besides the raw values: exclusion
+#: bits (2), a distance transform's mask and result (5), the ranking's windows of eligible land (1).
 MEMORY_BYTES_PER_CELL = 8
 #: Bytes per cell of each criterion's raw values (float16).
 MEMORY_BYTES_PER_CRITERION_CELL = 2
@@ -190,11 +188,12 @@ def cells_of(geometry: BaseGeometry, grid: Grid) -> np.ndarray:
     return np.array([row[0] * grid.width + col[0]]) if inside[0] else np.array([], dtype=np.int64)
 
 
-#: Bytes of the buffer GDAL's rasterizer burns into, a band of rows at a time. By default
-#: it takes as much as its block cache (5 % of memory), a fresh copy of the whole output
-#: array on every call; a bounded buffer is reused from call to call, and costs only a few
-#: more passes over the shapes.
+#: Bytes of the band of rows GDAL's rasterizer burns at a time: by default its whole block
+#: cache, a fresh copy of the output on every call; a small band is reused from call to call.
 RASTERIZE_BUFFER_BYTES = 16 * 2**20
+#: Held around rasterio calls: two threads in rasterio at once may show spurious warnings, as
+#: the warning filters it sets around its in-memory datasets are the whole process's.
+GDAL_LOCK = threading.Lock()
 
 
 def burn(shapes: Iterable[tuple[BaseGeometry, float]], grid: Grid, out: np.ndarray, *,
@@ -217,7 +216,7 @@ def burn(shapes: Iterable[tuple[BaseGeometry, float]], grid: Grid, out: np.ndarr
     numpy.ndarray
         ``out``.
     """
-    with rasterio.Env(GDAL_CACHEMAX=RASTERIZE_BUFFER_BYTES):
+    with GDAL_LOCK, rasterio.Env(GDAL_CACHEMAX=RASTERIZE_BUFFER_BYTES):
         features.rasterize(shapes, out=out, transform=grid.transform, all_touched=all_touched)
     return out
 
@@ -332,9 +331,8 @@ def rasterize_values(frame: gpd.GeoDataFrame, column: str, grid: Grid, *, fill: 
 def slope_degrees(elevation_path: Path, grid: Grid) -> np.ndarray:
     """Slope (degrees, float16) on the grid from an elevation raster.
 
-    The elevation is resampled bilinearly onto the grid (:func:`resample_aligned`)
-    before the slope is taken, so slope is only meaningful where the source is at least
-    as fine as the grid.
+    The elevation is resampled bilinearly onto the grid (:func:`resample_aligned`) first:
+    slope is only meaningful where the source is at least as fine as the grid.
 
     Parameters
     ----------
@@ -409,7 +407,7 @@ def resample_aligned(source: Path | np.ndarray, grid: Grid, resampling: Resampli
                            (grid.width - first_col) // RESAMPLE_BLOCK + 1), dtype=bool)
         wanted[(cell_rows - first_row) // RESAMPLE_BLOCK, (cell_cols - first_col) // RESAMPLE_BLOCK] = True
         del cell_rows, cell_cols
-    with contextlib.ExitStack() as stack:
+    with GDAL_LOCK, contextlib.ExitStack() as stack:
         if isinstance(source, np.ndarray):
             src_args = {"source": source, "src_transform": src_transform, "src_crs": src_crs, "src_nodata": np.nan}
         else:
@@ -443,7 +441,7 @@ def raster_cell_m(path: Path) -> float:
     float
         The cell width in metres (at the raster's centre latitude for a geographic CRS).
     """
-    with rasterio.open(path) as src:
+    with GDAL_LOCK, rasterio.open(path) as src:
         res = abs(src.transform.a)
         if src.crs is not None and src.crs.is_geographic:
             lat = (src.bounds.top + src.bounds.bottom) / 2
