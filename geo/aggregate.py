@@ -7,7 +7,7 @@ from typing import Literal
 
 import numpy as np
 
-from geo.grid import CELL_BLOCK
+from geo.blocks import CELL_BLOCK, for_each_block
 
 Method = Literal["weighted_sum", "weighted_product"]
 
@@ -58,12 +58,8 @@ def aggregate(subscores: Mapping[str, np.ndarray], weights: Mapping[str, float],
             # each float16 sub-score's share, worked out once for all 65,536 of them, then looked up
             codes = values.reshape(-1).view(np.uint16)
             share, weight = _weighted(np.arange(1 << 16, dtype=np.uint16).view(np.float16), w, method)
-            flat_total, flat_weight = total.reshape(-1), known_weight.reshape(-1)
-            for start in range(0, codes.size, CELL_BLOCK):   # in chunks that stay in cache
-                part = codes[start:start + CELL_BLOCK]
-                flat_total[start:start + CELL_BLOCK] += share[part]
-                if not known_everywhere:
-                    flat_weight[start:start + CELL_BLOCK] += weight[part]
+            _add_looked_up(codes, share, total.reshape(-1), None if known_everywhere else weight,
+                           known_weight.reshape(-1))
             if known_everywhere:
                 known_weight += w
         else:
@@ -76,6 +72,18 @@ def aggregate(subscores: Mapping[str, np.ndarray], weights: Mapping[str, float],
             combined = np.exp(combined)
     combined[np.broadcast_to(known_weight == 0, shape)] = np.nan
     return np.clip(combined, 0, 1, out=combined)
+
+
+def _add_looked_up(codes: np.ndarray, share: np.ndarray, total: np.ndarray, weight: np.ndarray | None,
+                   known_weight: np.ndarray) -> None:
+    """Add ``share`` (and ``weight``) of each float16 code to ``total`` (and ``known_weight``), block by block."""
+    def add(block: slice) -> None:
+        part = codes[block]
+        total[block] += share[part]
+        if weight is not None:
+            known_weight[block] += weight[part]
+
+    for_each_block(codes.size, add)
 
 
 def _never_nan(values: np.ndarray) -> bool:

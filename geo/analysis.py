@@ -21,11 +21,12 @@ import numpy as np
 from shapely import wkt
 
 from geo.aggregate import Method, aggregate
+from geo.blocks import CELL_BLOCK, for_each_block
 from geo.config import Config, Criterion, Exclusion
 from geo.criteria import criterion_raw
 from geo.errors import ConfigError, LayerNotFoundError
 from geo.exclusions import ExclusionMap, build_exclusions
-from geo.grid import CELL_BLOCK, Grid, cells_of, rasterize_mask
+from geo.grid import Grid, cells_of, rasterize_mask
 from geo.provenance import Provenance
 from geo.rastercache import RunRasters
 from geo.sites import buildable_land, find_sites
@@ -324,9 +325,12 @@ def _subscores(criterion: Criterion, raw_flat: np.ndarray, eligible: np.ndarray 
     table = None
     if raw_flat.dtype == np.float16 and size > 1 << 16:
         table = criterion.value_function(np.arange(1 << 16, dtype=np.uint16).view(np.float16)).astype(np.float16)
-    for start in range(0, size, chunk):
-        part = raw_flat[start:start + chunk] if eligible is None else raw_flat[eligible[start:start + chunk]]
-        out[start:start + chunk] = criterion.value_function(part) if table is None else table[part.view(np.uint16)]
+
+    def score(block: slice) -> None:
+        part = raw_flat[block] if eligible is None else raw_flat[eligible[block]]
+        out[block] = criterion.value_function(part) if table is None else table[part.view(np.uint16)]
+
+    for_each_block(size, score, chunk)
     return out
 
 

@@ -14,7 +14,8 @@ import cv2
 import geopandas as gpd
 import numpy as np
 
-from geo.grid import CELL_BLOCK, Grid, burn, burns_touched_cells
+from geo.blocks import for_each_block
+from geo.grid import Grid, burn, burns_touched_cells
 from geo.scratch import ScratchRasters
 
 
@@ -142,8 +143,10 @@ def _distance_from_background(background: np.ndarray, grid: Grid, cap_km: float 
     in_cells = cell_distances(background, out).ravel()
     result = np.empty(shape, dtype=np.float16)
     flat = result.ravel()
-    for start in range(0, flat.size, CELL_BLOCK):
-        block = slice(start, start + CELL_BLOCK)
+
+    def to_km(block: slice) -> None:
         km = (in_cells[block] if cells is None else in_cells[cells[block]]) * cell_km
         np.minimum(km, cap, out=flat[block], casting="same_kind")
+
+    for_each_block(flat.size, to_km)
     return result

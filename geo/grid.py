@@ -8,7 +8,6 @@ give the same cells.
 from __future__ import annotations
 
 import contextlib
-import logging
 import math
 import threading
 from collections.abc import Iterable
@@ -25,9 +24,8 @@ from rasterio.warp import Resampling, reproject
 from shapely.geometry.base import BaseGeometry
 
 from geo.bilinear import block_centres, sample_bilinear, samples_directly
+from geo.blocks import for_each_block
 from geo.types import ACRE_M2, ANALYSIS_CRS
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -130,8 +128,6 @@ class Grid:
         return t.c + t.a * (np.asarray(cols, float) + 0.5), t.f + t.e * (np.asarray(rows, float) + 0.5)
 
 
-#: Cells handled at once by loops over flat cell indices: their temporaries stay in cache.
-CELL_BLOCK = 1 << 16
 #: Bytes per cell the in-memory analysis holds at its peak besides the raw values: exclusion
 #: bits (2), a distance transform's mask and result (5), the ranking's windows of eligible land (1).
 MEMORY_BYTES_PER_CELL = 8
@@ -271,8 +267,11 @@ def values_at(raster: np.ndarray, cells: np.ndarray | None, dtype: npt.DTypeLike
         return raster.astype(dtype)
     flat = raster.ravel()
     out = np.empty(cells.shape, dtype=dtype)
-    for start in range(0, cells.size, CELL_BLOCK):
-        out[start:start + CELL_BLOCK] = flat[cells[start:start + CELL_BLOCK]]
+
+    def gather(block: slice) -> None:
+        out[block] = flat[cells[block]]
+
+    for_each_block(cells.size, gather)
     return out
 
 

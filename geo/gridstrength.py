@@ -10,8 +10,9 @@ import geopandas as gpd
 import numpy as np
 from scipy.spatial import cKDTree
 
+from geo.blocks import for_each_block
 from geo.errors import LayerSchemaError
-from geo.grid import CELL_BLOCK, Grid
+from geo.grid import Grid
 
 log = logging.getLogger(__name__)
 
@@ -213,7 +214,10 @@ def _nearest_onto(values: np.ndarray, coarse: Grid, grid: Grid, cells: np.ndarra
     if cells is None:
         return values[np.ix_(rows, cols)]
     out = np.empty(cells.shape, dtype=np.float32)
-    for start in range(0, cells.size, CELL_BLOCK):  # in blocks: no temporaries the size of ``cells``
-        cell_rows, cell_cols = np.divmod(cells[start:start + CELL_BLOCK], grid.width)
-        out[start:start + CELL_BLOCK] = values[rows[cell_rows], cols[cell_cols]]
+
+    def gather(block: slice) -> None:  # in blocks: no temporaries the size of ``cells``
+        cell_rows, cell_cols = np.divmod(cells[block], grid.width)
+        out[block] = values[rows[cell_rows], cols[cell_cols]]
+
+    for_each_block(cells.size, gather)
     return out
