@@ -14,6 +14,11 @@ import numpy as np
 from affine import Affine
 from rasterio.warp import Resampling
 
+from geo.blocks import for_each_block
+
+#: Whole destination rows sampled one after another by a thread.
+ROWS_PER_BLOCK = 64
+
 
 def samples_directly(src_transform: Affine | None, src_crs: str | None, dst_crs: str,
                      resampling: Resampling) -> bool:
@@ -67,13 +72,18 @@ def sample_bilinear(source: np.ndarray, src_transform: Affine, xs: np.ndarray, y
     sampler = _RowSampler(source, src_transform, xs, ys)
     if cells is None:
         out = np.empty((ys.size, xs.size), dtype=dtype)
-        for row in range(ys.size):
-            sampler.sample(row, None, out[row])
+
+        def whole_rows(block: slice) -> None:
+            for row in range(*block.indices(ys.size)):
+                sampler.sample(row, None, out[row])
+
+        for_each_block(ys.size, whole_rows, ROWS_PER_BLOCK)
         return out
     order = None if cells.size < 2 or bool(np.all(cells[1:] >= cells[:-1])) else np.argsort(cells, kind="stable")
     ordered = cells if order is None else cells[order]
     values = np.empty(cells.size, dtype=dtype)
     row_starts = np.searchsorted(ordered, np.arange(ys.size + 1) * xs.size)
+    # one thread: rows hold few wanted cells, and threads would wait on each other between them
     for row in np.flatnonzero(np.diff(row_starts)).tolist():
         start, end = row_starts[row], row_starts[row + 1]
         sampler.sample(row, ordered[start:end] - row * xs.size, values[start:end])
@@ -85,7 +95,7 @@ def sample_bilinear(source: np.ndarray, src_transform: Affine, xs: np.ndarray, y
 
 
 class _RowSampler:
-    """Bilinear values along one destination row at a time, in buffers reused from row to row.
+    """Bilinear values along one destination row at a time (rows may be sampled on several threads).
 
     The source is first interpolated along x at every destination column, for each source
     row (small: the source is coarse); a destination row then weighs two such rows. The
@@ -105,15 +115,11 @@ class _RowSampler:
         self.centre_unknown_x = ~np.take(known, np.maximum(centre_x, 0), axis=1) | (centre_x < 0)
         self.rows = list(zip(y_index[0].tolist(), y_index[1].tolist(), y_weights[0].tolist(), y_weights[1].tolist(),
                              _centre(ys, src_transform.e, src_transform.f, source.shape[0]).tolist(), strict=True))
-        self.total, self.weight, self.part = (np.empty(xs.size) for _ in range(3))
-        self.unknown = np.empty(xs.size, dtype=bool)
-        self.rounded = np.empty(xs.size, dtype=np.float32)
 
     def sample(self, row: int, cols: np.ndarray | None, out: np.ndarray) -> None:
         """Write the values of destination ``row`` at columns ``cols`` (None: all) into ``out``."""
         y0, y1, w0, w1, centre = self.rows[row]
-        n = out.size
-        total, weight, part = self.total[:n], self.weight[:n], self.part[:n]
+        total, weight, part = (np.empty(out.size) for _ in range(3))
         for result, along in ((total, self.along_x), (weight, self.weight_x)):
             if cols is None:
                 np.multiply(along[y0], w0, out=result)
@@ -128,13 +134,11 @@ class _RowSampler:
             total.fill(np.nan)
         else:
             unknown = self.centre_unknown_x[centre]
-            np.copyto(total, np.nan, where=unknown if cols is None else np.take(unknown, cols, out=self.unknown[:n]))
+            np.copyto(total, np.nan, where=unknown if cols is None else unknown[cols])
         if out.dtype == np.float32:
             np.copyto(out, total, casting="same_kind")
         else:  # to float32 first, then to the narrower type: the float32 values, rounded
-            rounded = self.rounded[:n]
-            np.copyto(rounded, total, casting="same_kind")
-            np.copyto(out, rounded, casting="same_kind")
+            np.copyto(out, total.astype(np.float32), casting="same_kind")
 
 
 def block_centres(transform: Affine, width: int, height: int, block: int) -> tuple[np.ndarray, np.ndarray]:
