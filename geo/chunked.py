@@ -340,7 +340,7 @@ def _region_sites(zarr_path: str, light: dict, region: int, extent: tuple[int, i
         return np.asarray(zarr.open_array(zarr_path, path=name, mode="r")[window])
 
     inside = read("labels") == region
-    sub = Grid(grid.transform * Affine.translation(c0, r0), c1 - c0, r1 - r0, grid.crs)
+    sub = Grid(grid.transform @ Affine.translation(c0, r0), c1 - c0, r1 - r0, grid.crs)
     labels = find_sites(inside, sub, light["rules"])
     count = int(labels.max())
     if count == 0:

@@ -72,7 +72,7 @@ class Grid:
             Cell ``(r, c)`` of the coarse grid holds cells ``r * factor`` to ``(r + 1) * factor - 1``
             (rows) and likewise columns of this one; the last row and column may reach beyond it.
         """
-        return Grid(self.transform * Affine.scale(factor), math.ceil(self.width / factor),
+        return Grid(self.transform @ Affine.scale(factor), math.ceil(self.width / factor),
                     math.ceil(self.height / factor), self.crs)
 
     @property

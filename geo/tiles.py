@@ -172,7 +172,7 @@ def window_grid(grid: Grid, tile: Window, halo: int) -> tuple[Grid, Window]:
     rows, cols = tile
     r0, r1 = max(0, rows.start - halo), min(grid.height, rows.stop + halo)
     c0, c1 = max(0, cols.start - halo), min(grid.width, cols.stop + halo)
-    sub = Grid(grid.transform * Affine.translation(c0, r0), c1 - c0, r1 - r0, grid.crs)
+    sub = Grid(grid.transform @ Affine.translation(c0, r0), c1 - c0, r1 - r0, grid.crs)
     inner = (slice(rows.start - r0, rows.stop - r0), slice(cols.start - c0, cols.stop - c0))
     return sub, inner
 

@@ -44,7 +44,7 @@ def test_a_window_and_the_cells_asked_for_get_the_whole_grids_values() -> None:
     grid = Grid.covering((0, 0, 50_000, 40_000), 90)
     whole = resample_aligned(values, grid, Resampling.bilinear, src_transform=coarse.transform, src_crs=CRS)
     row0, col0, height, width = 137, 201, 300, 260
-    window = Grid(grid.transform * Affine.translation(col0, row0), width, height, CRS)
+    window = Grid(grid.transform @ Affine.translation(col0, row0), width, height, CRS)
     part = resample_aligned(values, window, Resampling.bilinear, src_transform=coarse.transform, src_crs=CRS)
     assert np.array_equal(part, whole[row0:row0 + height, col0:col0 + width], equal_nan=True)
     cells = np.flatnonzero(np.random.default_rng(2).random(grid.width * grid.height) < 0.2)

@@ -61,7 +61,7 @@ def make_result(values: dict[str, dict[str, float]], weights: dict[str, float]) 
     polygons = []
     for k in range(1, count + 1):
         rows, cols = np.nonzero(labels == k)
-        polygons.append(unary_union([box(*grid.transform * (c, r + 1), *grid.transform * (c + 1, r))
+        polygons.append(unary_union([box(*(grid.transform @ (c, r + 1)), *(grid.transform @ (c + 1, r)))
                                      for r, c in zip(rows, cols, strict=True)]))
     names = {int(labels[window][0, 0]): name for name, window in BLOCKS.items() if labels[window][0, 0] > 0}
     sites = gpd.GeoDataFrame({"rank": ranks, "site_id": [names[k] for k in range(1, count + 1)],
